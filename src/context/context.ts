@@ -1,0 +1,232 @@
+import { BRAND, brandPrototype, hasBrand } from './brand.js';
+import type { ContextVar } from './context-var.js';
+import { ContextError, ContextSerializationError, invalidArgType } from './errors.js';
+import { ABSENT, type Hamt, hamtDelete, hamtEntries, hamtGet, hamtSet } from './hamt.js';
+import {
+  assertUsable,
+  type ContextState,
+  type PendingEntry,
+  state,
+  type VarState,
+} from './state.js';
+
+const als = state.als;
+
+/**
+ * A mapping of ContextVars to values (Python's `contextvars.Context`).
+ *
+ * `run(fn)` makes it the current context for fn's synchronous run and for
+ * every promise reaction, timer and callback started inside it. `set` on a var
+ * changes the current Context object in place: everything sharing that object
+ * sees the change. Isolation comes from copies (`copy()`, `copyContext()`,
+ * `createTask`, `bind`), which are O(1).
+ *
+ * The mapping API (`get`, `has`, `size`, iteration) ignores var defaults and
+ * lists ordinary entries only; iteration order is unspecified.
+ *
+ * @example
+ * const ctx = copyContext();
+ * ctx.run(() => requestId.set('r-2'));
+ * requestId.get();        // unchanged here
+ * ctx.get(requestId);     // 'r-2'
+ */
+export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
+  /** @internal */ _map: Hamt = null;
+  /** @internal */ _size = 0;
+  /** @internal */ _pending: ReadonlyMap<string, PendingEntry> | null = null;
+  /** @internal */ _entered = false;
+
+  /** An empty context. */
+  constructor() {
+    // biome-ignore lint/complexity/noArguments: copies are made through here; no rest array
+    const given = arguments;
+    if (given.length > 0) {
+      throw invalidArgType('arguments', 'empty: new Context() takes no arguments', given[0]);
+    }
+  }
+
+  /**
+   * Calls `fn(...args)` with this context current and returns its result.
+   * Changes fn makes to vars stay in this context, even when fn throws.
+   * Throws `ContextError` `ERR_CONTEXT_ENTERED` if this context is already
+   * entered: a run of it is on the stack, or the calling code runs in it.
+   */
+  run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
+    if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
+    return enter(this, fn, args);
+  }
+
+  /** A shallow copy: same values, independent from now on. O(1). */
+  copy(): Context {
+    return copyOf(this);
+  }
+
+  /** The value of `variable` in this context, else `fallback` (the var's default is ignored). */
+  get<T>(variable: ContextVar<T>): T | undefined;
+  get<T, D>(variable: ContextVar<T>, fallback: D): T | D;
+  get(variable: ContextVar<unknown>, fallback?: unknown): unknown {
+    const value = entryOf(this, checkVar(variable));
+    return value === ABSENT ? fallback : value;
+  }
+
+  /** Whether `variable` has a value in this context (the var's default does not count). */
+  has(variable: ContextVar<unknown>): boolean {
+    return entryOf(this, checkVar(variable)) !== ABSENT;
+  }
+
+  /** Number of vars with a value in this context. */
+  get size(): number {
+    return this._size;
+  }
+
+  *entries(): IterableIterator<[ContextVar<unknown>, unknown]> {
+    for (const [variable, value] of hamtEntries(this._map)) {
+      yield [variable as ContextVar<unknown>, value];
+    }
+  }
+
+  *keys(): IterableIterator<ContextVar<unknown>> {
+    for (const [variable] of this.entries()) yield variable;
+  }
+
+  *values(): IterableIterator<unknown> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): IterableIterator<[ContextVar<unknown>, unknown]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Context';
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, BRAND.context);
+  }
+}
+brandPrototype(Context, BRAND.context);
+
+function checkVar(variable: unknown): VarState {
+  if (!hasBrand(variable, BRAND.contextVar)) {
+    throw invalidArgType('variable', 'a ContextVar', variable);
+  }
+  return variable as VarState;
+}
+
+/** The root context of this thread, used by code outside any run. */
+state.root ??= new Context();
+const root: ContextState = state.root;
+
+/** The context current at this point of the program. */
+export function current(): ContextState {
+  return als.getStore() ?? root;
+}
+
+/** @internal A new Context holding the same entries as `source`. */
+export function copyOf(source: ContextState): Context {
+  const copy = new Context();
+  copy._map = source._map;
+  copy._size = source._size;
+  copy._pending = source._pending;
+  return copy;
+}
+
+/**
+ * A shallow copy of the current context (Python's `copy_context()`), O(1)
+ * whatever the number of vars set.
+ */
+export function copyContext(): Context {
+  assertUsable();
+  return copyOf(current());
+}
+
+/**
+ * Calls `fn(...args)` with `ctx` current. "Entered" follows CPython, where a
+ * Task's context is entered during each of its steps: `ctx` is entered while a
+ * run of it is on the stack, in any continuation running in it, and in any run
+ * nested synchronously inside such a continuation. Marking the outer context
+ * for the length of the call covers the last case without keeping anything
+ * per continuation.
+ */
+export function enter<A extends unknown[], R>(
+  ctx: ContextState,
+  fn: (...args: A) => R,
+  args: A,
+): R {
+  assertUsable();
+  const outer = current();
+  if (ctx._entered || outer === ctx) {
+    throw new ContextError(
+      'ERR_CONTEXT_ENTERED',
+      'cannot enter context: it is already entered (a run of it is on the stack, or this code runs in it)',
+    );
+  }
+  const outerWasEntered = outer._entered;
+  ctx._entered = true;
+  outer._entered = true;
+  try {
+    // Spreading an empty rest array through here costs more than als.run itself.
+    return args.length === 0 ? als.run(ctx, fn as () => R) : als.run(ctx, fn, ...args);
+  } finally {
+    ctx._entered = false;
+    outer._entered = outerWasEntered;
+  }
+}
+
+/** The value of `variable` in `ctx`, adopting a pending entry of its name; ABSENT if none. */
+export function entryOf(ctx: ContextState, variable: VarState): unknown {
+  const value = hamtGet(ctx._map, variable);
+  return value === ABSENT ? adoptPending(ctx, variable) : value;
+}
+
+/**
+ * Makes a pending entry named like `variable` an ordinary entry of it, decoded
+ * by its codec if the sender encoded it; returns the value, or ABSENT.
+ * Non-propagating vars never adopt: nothing from outside may set them.
+ */
+export function adoptPending(ctx: ContextState, variable: VarState): unknown {
+  const pending = ctx._pending;
+  if (pending === null || !variable._propagate) return ABSENT;
+  const entry = pending.get(variable._name);
+  if (entry === undefined) return ABSENT;
+  const value = entry.coded ? decodeArrived(variable, entry.value) : entry.value;
+  const rest = new Map(pending);
+  rest.delete(variable._name);
+  ctx._pending = rest.size === 0 ? null : rest;
+  writeEntry(ctx, variable, value, false);
+  return value;
+}
+
+function decodeArrived(variable: VarState, raw: unknown): unknown {
+  if (variable._codec === undefined) return raw;
+  try {
+    return variable._codec.decode(raw);
+  } catch (cause) {
+    throw new ContextSerializationError(
+      'ERR_CONTEXT_DESERIALIZE',
+      `The codec of ContextVar '${variable._name}' failed to decode the value that arrived for it`,
+      { varName: variable._name, cause },
+    );
+  }
+}
+
+/** Binds `variable` to `value` in `ctx`; `present` says whether it had a value. */
+export function writeEntry(
+  ctx: ContextState,
+  variable: VarState,
+  value: unknown,
+  present: boolean,
+): void {
+  ctx._map = hamtSet(ctx._map, variable, value);
+  if (!present) ctx._size++;
+}
+
+/** Removes `variable` from `ctx`, if it is there. */
+export function eraseEntry(ctx: ContextState, variable: VarState): void {
+  const next = hamtDelete(ctx._map, variable);
+  if (next !== ctx._map) {
+    ctx._map = next;
+    ctx._size--;
+  }
+}

@@ -1,0 +1,121 @@
+import { BRAND, brandPrototype, hasBrand } from './brand.js';
+
+/** Stable `code` values of the errors this package creates. */
+export type ContextErrorCode =
+  | 'ERR_CONTEXT_ENTERED'
+  | 'ERR_TOKEN_USED'
+  | 'ERR_TOKEN_VAR'
+  | 'ERR_TOKEN_CONTEXT'
+  | 'ERR_STATE_LAYOUT';
+
+export type SerializationErrorCode = 'ERR_CONTEXT_SERIALIZE' | 'ERR_CONTEXT_DESERIALIZE';
+
+/**
+ * Thrown by `ContextVar.get()` when the var has no value in the current
+ * context and neither a fallback nor a default (Python's `LookupError`).
+ * `instanceof` holds for errors thrown by any copy of this package.
+ */
+export class LookupError extends Error {
+  readonly code = 'ERR_CONTEXT_VAR_NOT_SET';
+  /** Name of the var that had no value. */
+  readonly varName: string;
+
+  constructor(varName: string) {
+    super(`ContextVar '${varName}' has no value in the current context and no default`);
+    this.name = 'LookupError';
+    this.varName = varName;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, BRAND.lookupError);
+  }
+}
+brandPrototype(LookupError, BRAND.lookupError);
+
+/**
+ * A state error of a Context or a Token: entering a context twice, reusing a
+ * token, or resetting in the wrong var or context (Python's `RuntimeError` /
+ * `ValueError`).
+ */
+export class ContextError extends Error {
+  readonly code: ContextErrorCode;
+
+  constructor(code: ContextErrorCode, message: string) {
+    super(message);
+    this.name = 'ContextError';
+    this.code = code;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, BRAND.contextError);
+  }
+}
+brandPrototype(ContextError, BRAND.contextError);
+
+/**
+ * A context that cannot leave its thread (`ERR_CONTEXT_SERIALIZE`) or a
+ * snapshot that cannot be trusted or read (`ERR_CONTEXT_DESERIALIZE`).
+ * `varName` and `path` name the value at fault where there is one.
+ */
+export class ContextSerializationError extends Error {
+  readonly code: SerializationErrorCode;
+  readonly varName: string | undefined;
+  readonly path: string | undefined;
+
+  constructor(
+    code: SerializationErrorCode,
+    message: string,
+    details: { varName?: string; path?: string; cause?: unknown } = {},
+  ) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined);
+    this.name = 'ContextSerializationError';
+    this.code = code;
+    this.varName = details.varName;
+    this.path = details.path;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, BRAND.serializationError);
+  }
+}
+brandPrototype(ContextSerializationError, BRAND.serializationError);
+
+/** Node-style argument error: `TypeError` with a `code`, naming the argument. */
+export function invalidArgType(argument: string, expected: string, received: unknown): TypeError {
+  const error = new TypeError(
+    `The "${argument}" argument must be ${expected}. Received ${describe(received)}`,
+  );
+  Object.defineProperty(error, 'code', { value: 'ERR_INVALID_ARG_TYPE', enumerable: true });
+  return error;
+}
+
+export function illegalConstructor(message: string): TypeError {
+  const error = new TypeError(message);
+  Object.defineProperty(error, 'code', { value: 'ERR_ILLEGAL_CONSTRUCTOR', enumerable: true });
+  return error;
+}
+
+/** Short description of a received value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return `function ${value.name || '<anonymous>'}`;
+    case 'object': {
+      const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+      return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object';
+    }
+    case 'string': {
+      const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+      return `type string ('${shown}')`;
+    }
+    case 'symbol':
+      return `type symbol (${String(value)})`;
+    case 'bigint':
+      return `type bigint (${value}n)`;
+    default:
+      return `type ${typeof value} (${String(value)})`;
+  }
+}
