@@ -88,9 +88,11 @@ export class ContextVar<T> {
   /** Sets the value in the current context; returns a Token for `reset`. */
   set(value: T): Token<T> {
     const ctx = current();
-    let old = hamtGet(ctx._map, this);
+    const map = ctx._map;
+    let old = map === this._cachedMap ? this._cachedValue : hamtGet(map, this);
     if (old === ABSENT) old = adoptPending(ctx, this);
     writeEntry(ctx, this, value, old !== ABSENT);
+    // Also required after a write in place, which keeps the map object.
     this._cachedMap = ctx._map;
     this._cachedValue = value;
     return Token._issue(this, ctx, old);
@@ -117,6 +119,9 @@ export class ContextVar<T> {
     token._used = true;
     if (token._old === ABSENT) eraseEntry(ctx, this);
     else writeEntry(ctx, this, token._old, hamtGet(ctx._map, this) !== ABSENT);
+    // The write may have been in place: the map is the same object, the value is not.
+    this._cachedMap = ctx._map;
+    this._cachedValue = token._old;
   }
 
   toString(): string {

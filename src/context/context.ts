@@ -1,7 +1,16 @@
 import { BRAND, brandPrototype, hasBrand } from './brand.js';
 import type { ContextVar } from './context-var.js';
 import { ContextError, ContextSerializationError, invalidArgType } from './errors.js';
-import { ABSENT, type Hamt, hamtDelete, hamtEntries, hamtGet, hamtSet } from './hamt.js';
+import {
+  ABSENT,
+  type Hamt,
+  type HamtNode,
+  hamtDelete,
+  hamtEntries,
+  hamtGet,
+  hamtOverwriteRoot,
+  hamtSet,
+} from './hamt.js';
 import {
   assertUsable,
   type ContextState,
@@ -35,6 +44,7 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
   /** @internal */ _size = 0;
   /** @internal */ _pending: ReadonlyMap<string, PendingEntry> | null = null;
   /** @internal */ _entered = false;
+  /** @internal */ _owned = false;
 
   /** An empty context. */
   constructor() {
@@ -79,18 +89,18 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
     return this._size;
   }
 
-  *entries(): IterableIterator<[ContextVar<unknown>, unknown]> {
-    for (const [variable, value] of hamtEntries(this._map)) {
-      yield [variable as ContextVar<unknown>, value];
-    }
+  entries(): IterableIterator<[ContextVar<unknown>, unknown]> {
+    // Iterate the map as it is now: sets made meanwhile fork a new map.
+    shareMap(this);
+    return hamtEntries(this._map) as IterableIterator<[ContextVar<unknown>, unknown]>;
   }
 
-  *keys(): IterableIterator<ContextVar<unknown>> {
-    for (const [variable] of this.entries()) yield variable;
+  keys(): IterableIterator<ContextVar<unknown>> {
+    return pick(this.entries(), 0);
   }
 
-  *values(): IterableIterator<unknown> {
-    for (const [, value] of this.entries()) yield value;
+  values(): IterableIterator<unknown> {
+    return pick(this.entries(), 1);
   }
 
   [Symbol.iterator](): IterableIterator<[ContextVar<unknown>, unknown]> {
@@ -106,6 +116,13 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
   }
 }
 brandPrototype(Context, BRAND.context);
+
+function* pick<T extends unknown[], I extends number>(
+  entries: Iterable<T>,
+  index: I,
+): Generator<T[I], void, undefined> {
+  for (const entry of entries) yield entry[index];
+}
 
 function checkVar(variable: unknown): VarState {
   if (!hasBrand(variable, BRAND.contextVar)) {
@@ -125,6 +142,7 @@ export function current(): ContextState {
 
 /** @internal A new Context holding the same entries as `source`. */
 export function copyOf(source: ContextState): Context {
+  shareMap(source);
   const copy = new Context();
   copy._map = source._map;
   copy._size = source._size;
@@ -211,14 +229,28 @@ function decodeArrived(variable: VarState, raw: unknown): unknown {
   }
 }
 
-/** Binds `variable` to `value` in `ctx`; `present` says whether it had a value. */
+/** @internal Marks `ctx`'s map as shared: from now on a write forks a new map. */
+export function shareMap(ctx: ContextState): void {
+  ctx._owned = false;
+}
+
+/**
+ * Binds `variable` to `value` in `ctx`; `present` says whether it had a value.
+ * A context that alone holds its map overwrites a root entry in place; any
+ * other write builds a new map, which the context then alone holds.
+ */
 export function writeEntry(
   ctx: ContextState,
   variable: VarState,
   value: unknown,
   present: boolean,
 ): void {
-  ctx._map = hamtSet(ctx._map, variable, value);
+  const map = ctx._map;
+  if (present && ctx._owned && hamtOverwriteRoot(map as HamtNode, variable, value)) return;
+  const next = hamtSet(map, variable, value);
+  if (next === map) return;
+  ctx._map = next;
+  ctx._owned = true;
   if (!present) ctx._size++;
 }
 
@@ -227,6 +259,7 @@ export function eraseEntry(ctx: ContextState, variable: VarState): void {
   const next = hamtDelete(ctx._map, variable);
   if (next !== ctx._map) {
     ctx._map = next;
+    ctx._owned = true;
     ctx._size--;
   }
 }

@@ -1,12 +1,15 @@
 /**
  * Persistent hash array mapped trie keyed by object identity: the map a
- * Context holds. Nodes are never mutated after creation, so a context copy
- * shares its parent's map in O(1) and a write path-copies O(log32 n) nodes,
- * as CPython's `Python/hamt.c` does.
+ * Context holds. A shared node is never mutated, so a context copy shares its
+ * parent's map in O(1) and a write path-copies O(log32 n) nodes, as CPython's
+ * `Python/hamt.c` does. The one exception is `hamtOverwriteRoot`, which the
+ * owner of an unshared root may use (see `writeEntry`).
  *
  * Layout (shared by every copy of the package with the same state layout):
- * a node is `{ hash, bitmap, slots }`. `slots` holds key/value pairs; a pair
- * whose key is `null` holds a child node. A node with `bitmap === 0` is a
+ * a node is `{ hash, bitmap, keys, values }`; entry i is `keys[i]` ->
+ * `values[i]`, and a `null` key means `values[i]` is a child node. Keys and
+ * values are separate arrays so that overwriting a value (the common write)
+ * copies only `values` and shares `keys`. A node with `bitmap === 0` is a
  * collision node: every key in it has the full 32-bit `hash`. The empty map
  * is `null`.
  */
@@ -19,7 +22,8 @@ export interface HashedKey {
 export interface HamtNode {
   readonly hash: number;
   readonly bitmap: number;
-  readonly slots: readonly unknown[];
+  readonly keys: readonly (HashedKey | null)[];
+  readonly values: readonly unknown[];
 }
 
 export type Hamt = HamtNode | null;
@@ -41,13 +45,34 @@ function bitFor(hash: number, shift: number): number {
   return 1 << ((hash >>> shift) & MASK);
 }
 
-/** Slot index of the pair for `bit` in a node with `bitmap`. */
-function pairIndex(bitmap: number, bit: number): number {
-  return popcount(bitmap & (bit - 1)) << 1;
+/** Index of the entry for `bit` in a node with `bitmap`. */
+function entryIndex(bitmap: number, bit: number): number {
+  return popcount(bitmap & (bit - 1));
 }
 
-function node(hash: number, bitmap: number, slots: readonly unknown[]): HamtNode {
-  return { hash, bitmap, slots };
+// Nodes are class instances and arrays come from slice or rest parameters,
+// never literals: V8 pretenures a literal's allocation site once many of its
+// objects survive (a large long-lived context does that), and every later
+// write would then allocate in old space, 8x slower (measured).
+class Node implements HamtNode {
+  constructor(
+    readonly hash: number,
+    readonly bitmap: number,
+    readonly keys: readonly (HashedKey | null)[],
+    readonly values: readonly unknown[],
+  ) {}
+}
+
+function listOf<T>(...items: T[]): T[] {
+  return items;
+}
+
+function bitmapNode(
+  bitmap: number,
+  keys: readonly (HashedKey | null)[],
+  values: readonly unknown[],
+): HamtNode {
+  return new Node(0, bitmap, keys, values);
 }
 
 export function hamtGet(map: Hamt, key: HashedKey): unknown {
@@ -56,31 +81,27 @@ export function hamtGet(map: Hamt, key: HashedKey): unknown {
   let current = map;
   let shift = 0;
   for (;;) {
-    const { bitmap, slots } = current;
-    if (bitmap === 0) return collisionGet(slots, key);
+    const { bitmap } = current;
+    if (bitmap === 0) {
+      const i = current.keys.indexOf(key);
+      return i === -1 ? ABSENT : current.values[i];
+    }
     const bit = bitFor(hash, shift);
     if ((bitmap & bit) === 0) return ABSENT;
-    const i = pairIndex(bitmap, bit);
-    const k = slots[i];
+    const i = entryIndex(bitmap, bit);
+    const k = current.keys[i];
     if (k === null) {
-      current = slots[i + 1] as HamtNode;
+      current = current.values[i] as HamtNode;
       shift += BITS;
     } else {
-      return k === key ? slots[i + 1] : ABSENT;
+      return k === key ? current.values[i] : ABSENT;
     }
   }
 }
 
-function collisionGet(slots: readonly unknown[], key: HashedKey): unknown {
-  for (let i = 0; i < slots.length; i += 2) {
-    if (slots[i] === key) return slots[i + 1];
-  }
-  return ABSENT;
-}
-
 /** A map with `key` bound to `value`; the same map if it already was (by `Object.is`). */
 export function hamtSet(map: Hamt, key: HashedKey, value: unknown): HamtNode {
-  if (map === null) return node(0, bitFor(key._hash, 0), [key, value]);
+  if (map === null) return bitmapNode(bitFor(key._hash, 0), listOf(key), listOf(value));
   return assoc(map, 0, key._hash, key, value);
 }
 
@@ -91,22 +112,24 @@ function assoc(
   key: HashedKey,
   value: unknown,
 ): HamtNode {
-  const { bitmap, slots } = current;
+  const { bitmap, keys, values } = current;
   if (bitmap === 0) return collisionAssoc(current, shift, hash, key, value);
   const bit = bitFor(hash, shift);
-  const i = pairIndex(bitmap, bit);
-  if ((bitmap & bit) === 0) return node(0, bitmap | bit, insertPair(slots, i, key, value));
-  const k = slots[i];
-  const v = slots[i + 1];
+  const i = entryIndex(bitmap, bit);
+  if ((bitmap & bit) === 0) {
+    return bitmapNode(bitmap | bit, insertAt(keys, i, key), insertAt(values, i, value));
+  }
+  const k = keys[i];
+  const v = values[i];
   if (k === null) {
     const child = assoc(v as HamtNode, shift + BITS, hash, key, value);
-    return child === v ? current : node(0, bitmap, replaceAt(slots, i + 1, child));
+    return child === v ? current : bitmapNode(bitmap, keys, replaceAt(values, i, child));
   }
   if (k === key) {
-    return Object.is(v, value) ? current : node(0, bitmap, replaceAt(slots, i + 1, value));
+    return Object.is(v, value) ? current : bitmapNode(bitmap, keys, replaceAt(values, i, value));
   }
   const child = pairNode(shift + BITS, k as HashedKey, v, key, value);
-  return node(0, bitmap, replacePair(slots, i, null, child));
+  return bitmapNode(bitmap, replaceAt(keys, i, null), replaceAt(values, i, child));
 }
 
 function collisionAssoc(
@@ -116,35 +139,57 @@ function collisionAssoc(
   key: HashedKey,
   value: unknown,
 ): HamtNode {
-  const { slots } = current;
+  const { keys, values } = current;
   if (hash !== current.hash) {
     // A different hash reached a collision node: push the node one level down.
-    const wrapper = node(0, bitFor(current.hash, shift), [null, current]);
+    const wrapper = bitmapNode(bitFor(current.hash, shift), listOf(null), listOf(current));
     return assoc(wrapper, shift, hash, key, value);
   }
-  for (let i = 0; i < slots.length; i += 2) {
-    if (slots[i] === key) {
-      return Object.is(slots[i + 1], value)
-        ? current
-        : node(hash, 0, replaceAt(slots, i + 1, value));
-    }
+  const i = keys.indexOf(key);
+  if (i === -1) {
+    return new Node(
+      hash,
+      0,
+      insertAt(keys, keys.length, key),
+      insertAt(values, keys.length, value),
+    );
   }
-  return node(hash, 0, [...slots, key, value]);
+  return Object.is(values[i], value)
+    ? current
+    : new Node(hash, 0, keys, replaceAt(values, i, value));
 }
 
 /** The smallest subtree holding two distinct keys that agreed on every bit below `shift`. */
 function pairNode(shift: number, k1: HashedKey, v1: unknown, k2: HashedKey, v2: unknown): HamtNode {
   const h1 = k1._hash;
   const h2 = k2._hash;
-  if (h1 === h2) return node(h1, 0, [k1, v1, k2, v2]);
+  if (h1 === h2) return new Node(h1, 0, listOf(k1, k2), listOf(v1, v2));
   // Distinct hashes differ at some bit at or above `shift` (below 32): this terminates.
   const b1 = bitFor(h1, shift);
   const b2 = bitFor(h2, shift);
-  if (b1 === b2) return node(0, b1, [null, pairNode(shift + BITS, k1, v1, k2, v2)]);
-  // Pairs are ordered by bit position; `>>> 0` keeps bit 31 above the others.
+  if (b1 === b2) {
+    return bitmapNode(b1, listOf(null), listOf(pairNode(shift + BITS, k1, v1, k2, v2)));
+  }
+  // Entries are ordered by bit position; `>>> 0` keeps bit 31 above the others.
   return b1 >>> 0 < b2 >>> 0
-    ? node(0, b1 | b2, [k1, v1, k2, v2])
-    : node(0, b1 | b2, [k2, v2, k1, v1]);
+    ? bitmapNode(b1 | b2, listOf(k1, k2), listOf(v1, v2))
+    : bitmapNode(b1 | b2, listOf(k2, k1), listOf(v2, v1));
+}
+
+/**
+ * Overwrites `key`'s value in place if it sits in the root node itself;
+ * returns false (changing nothing) otherwise. Only for a root nothing else
+ * references: values arrays are never shared between nodes, keys arrays are.
+ */
+export function hamtOverwriteRoot(map: HamtNode, key: HashedKey, value: unknown): boolean {
+  const { bitmap } = map;
+  if (bitmap === 0) return false;
+  const bit = bitFor(key._hash, 0);
+  if ((bitmap & bit) === 0) return false;
+  const i = entryIndex(bitmap, bit);
+  if (map.keys[i] !== key) return false;
+  (map.values as unknown[])[i] = value;
+  return true;
 }
 
 /** A map without `key`; the same map if `key` was not in it. */
@@ -154,66 +199,62 @@ export function hamtDelete(map: Hamt, key: HashedKey): Hamt {
 }
 
 function dissoc(current: HamtNode, shift: number, hash: number, key: HashedKey): Hamt {
-  const { bitmap, slots } = current;
+  const { bitmap, keys, values } = current;
   if (bitmap === 0) {
-    for (let i = 0; i < slots.length; i += 2) {
-      if (slots[i] === key) return slots.length === 2 ? null : node(hash, 0, removePair(slots, i));
-    }
-    return current;
+    const i = keys.indexOf(key);
+    if (i === -1) return current;
+    return keys.length === 1 ? null : new Node(hash, 0, removeAt(keys, i), removeAt(values, i));
   }
   const bit = bitFor(hash, shift);
   if ((bitmap & bit) === 0) return current;
-  const i = pairIndex(bitmap, bit);
-  const k = slots[i];
-  const v = slots[i + 1];
+  const i = entryIndex(bitmap, bit);
+  const k = keys[i];
+  const v = values[i];
   if (k === null) {
     const child = dissoc(v as HamtNode, shift + BITS, hash, key);
     if (child === v) return current;
-    if (child === null) return bitmap === bit ? null : node(0, bitmap ^ bit, removePair(slots, i));
-    // A child left with one entry is folded into this node, keeping the trie shallow.
-    if (child.slots.length === 2 && child.slots[0] !== null) {
-      return node(0, bitmap, replacePair(slots, i, child.slots[0], child.slots[1]));
+    if (child === null) {
+      return bitmap === bit
+        ? null
+        : bitmapNode(bitmap ^ bit, removeAt(keys, i), removeAt(values, i));
     }
-    return node(0, bitmap, replaceAt(slots, i + 1, child));
+    // A child left with one entry is folded into this node, keeping the trie shallow.
+    const only = child.keys.length === 1 ? child.keys[0] : null;
+    if (only !== null && only !== undefined) {
+      return bitmapNode(bitmap, replaceAt(keys, i, only), replaceAt(values, i, child.values[0]));
+    }
+    return bitmapNode(bitmap, keys, replaceAt(values, i, child));
   }
   if (k !== key) return current;
-  return bitmap === bit ? null : node(0, bitmap ^ bit, removePair(slots, i));
+  return bitmap === bit ? null : bitmapNode(bitmap ^ bit, removeAt(keys, i), removeAt(values, i));
 }
 
 /** Every key/value pair of the map, in trie order. */
 export function* hamtEntries(map: Hamt): Generator<[HashedKey, unknown], void, undefined> {
   if (map === null) return;
-  const { slots } = map;
-  for (let i = 0; i < slots.length; i += 2) {
-    const k = slots[i];
-    if (k === null) yield* hamtEntries(slots[i + 1] as HamtNode);
-    else yield [k as HashedKey, slots[i + 1]];
+  const { keys, values } = map;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k === null || k === undefined) yield* hamtEntries(values[i] as HamtNode);
+    else yield [k, values[i]];
   }
 }
 
-function insertPair(slots: readonly unknown[], i: number, k: unknown, v: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let j = 0; j < i; j++) out.push(slots[j]);
-  out.push(k, v);
-  for (let j = i; j < slots.length; j++) out.push(slots[j]);
+function insertAt<T>(list: readonly T[], i: number, item: T): T[] {
+  const out = list.slice(0, i);
+  out.push(item);
+  for (let j = i; j < list.length; j++) out.push(list[j] as T);
   return out;
 }
 
-function removePair(slots: readonly unknown[], i: number): unknown[] {
-  const out: unknown[] = [];
-  for (let j = 0; j < slots.length; j++) if (j !== i && j !== i + 1) out.push(slots[j]);
+function removeAt<T>(list: readonly T[], i: number): T[] {
+  const out = list.slice(0, i);
+  for (let j = i + 1; j < list.length; j++) out.push(list[j] as T);
   return out;
 }
 
-function replaceAt(slots: readonly unknown[], i: number, v: unknown): unknown[] {
-  const out = slots.slice();
-  out[i] = v;
-  return out;
-}
-
-function replacePair(slots: readonly unknown[], i: number, k: unknown, v: unknown): unknown[] {
-  const out = slots.slice();
-  out[i] = k;
-  out[i + 1] = v;
+function replaceAt<T>(list: readonly T[], i: number, item: T): T[] {
+  const out = list.slice();
+  out[i] = item;
   return out;
 }

@@ -21,6 +21,11 @@ export interface ContextState {
   _pending: ReadonlyMap<string, PendingEntry> | null;
   /** True while this context is entered (see `enter`). */
   _entered: boolean;
+  /**
+   * True while `_map`'s root node is referenced by this context alone (no copy,
+   * snapshot or iterator shares it), so a write may overwrite it in place.
+   */
+  _owned: boolean;
 }
 
 /** A value that arrived for a name no var had declared; `coded` means a sender's codec encoded it. */

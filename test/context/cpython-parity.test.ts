@@ -314,6 +314,37 @@ describe('get / set / reset', () => {
     }),
   );
 
+  it('iterates the context as it was when iteration began', () => {
+    const ctx = new Context();
+    const v = new ContextVar<number>('v');
+    const w = new ContextVar<number>('w');
+    const seen = ctx.run(() => {
+      v.set(1);
+      const entries = ctx.entries();
+      const keys = ctx.keys();
+      v.set(2);
+      w.set(3);
+      return [[...entries], [...keys]];
+    });
+    expect(seen).toEqual([[[v, 1]], [v]]);
+    expect(ctx.get(v)).toBe(2);
+  });
+
+  it('never lets a write after a copy reach the copy, however many writes follow', () => {
+    const ctx = new Context();
+    const v = new ContextVar<number>('v');
+    const snapshots = ctx.run(() => {
+      const taken: Array<[Context, number]> = [];
+      for (let i = 0; i < 5; i++) {
+        v.set(i);
+        v.set(i + 100); // a second write to a map this context alone holds
+        taken.push([copyContext(), i + 100]);
+      }
+      return taken;
+    });
+    for (const [snapshot, value] of snapshots) expect(snapshot.get(v)).toBe(value);
+  });
+
   it('keeps copies independent of each other (test_context_copy_1)', () => {
     const ctx1 = new Context();
     const c = new ContextVar('c', { default: 42 });

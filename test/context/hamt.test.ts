@@ -99,8 +99,8 @@ describe('HAMT', () => {
     let node = map;
     while (node !== null) {
       depth++;
-      const childIndex = node.slots.indexOf(null);
-      node = childIndex === -1 ? null : (node.slots[childIndex + 1] as Hamt);
+      const childIndex = node.keys.indexOf(null);
+      node = childIndex === -1 ? null : (node.values[childIndex] as Hamt);
     }
     expect(depth).toBe(3);
     expect(all.every((key) => hamtGet(map, key) === key._hash)).toBe(true);

@@ -1,0 +1,135 @@
+// Core benchmark: get / set / reset / copyContext / run / an await chain, as
+// ratios to bare AsyncLocalStorage and to CPython's C contextvars measured in
+// the same run. Prints a JSON report on stdout.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Context, ContextVar, copyContext } from '../../dist/index.js';
+import { consume, measureInterleaved, median } from '../measure.mjs';
+
+const als = new AsyncLocalStorage();
+const store = { request: 1 };
+const noop = () => 0;
+
+function contextWith(n) {
+  const ctx = new Context();
+  const vars = Array.from({ length: n }, (_, i) => new ContextVar(`v${i}`));
+  ctx.run(() => {
+    for (const [i, v] of vars.entries()) v.set(i);
+  });
+  return { ctx, vars };
+}
+
+const sizes = [1, 10, 100, 1000, 10000];
+const bySize = Object.fromEntries(sizes.map((n) => [n, contextWith(n)]));
+const ten = bySize[10];
+const probe = ten.vars[0];
+const unset = new ContextVar('unset', { default: 0 });
+const empty = new Context();
+
+const cases = {
+  'als.getStore()': (n) =>
+    als.run(store, () => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += als.getStore() === store ? 1 : 0;
+      return s;
+    }),
+  'get (set var)': (n) =>
+    ten.ctx.run(() => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += probe.get();
+      return s;
+    }),
+  'get (unset, default)': (n) =>
+    ten.ctx.run(() => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += unset.get();
+      return s;
+    }),
+  'set (10-var context)': (n) =>
+    ten.ctx.run(() => {
+      for (let i = 0; i < n; i++) probe.set(i);
+      return n;
+    }),
+  'als.run(store, noop)': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += als.run(store, noop);
+    return s;
+  },
+  'run(noop)': (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += empty.run(noop);
+    return s;
+  },
+};
+for (const size of sizes) {
+  const { ctx, vars } = bySize[size];
+  cases[`set (n=${size})`] = (n) =>
+    ctx.run(() => {
+      for (let i = 0; i < n; i++) vars[0].set(i);
+      return n;
+    });
+  cases[`copyContext (n=${size})`] = (n) =>
+    ctx.run(() => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += copyContext().size;
+      return s;
+    });
+}
+for (const size of [1, 1000]) {
+  const { ctx, vars } = bySize[size];
+  cases[`set+reset (n=${size})`] = (n) =>
+    ctx.run(() => {
+      for (let i = 0; i < n; i++) vars[0].reset(vars[0].set(i));
+      return n;
+    });
+}
+
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+if (only) for (const name of Object.keys(cases)) if (!only.test(name)) delete cases[name];
+const ns = measureInterleaved(cases);
+
+// A 10-await chain, inside our run and inside a bare als.run.
+async function chain() {
+  for (let i = 0; i < 10; i++) await null;
+  return 1;
+}
+async function measureChains(rounds = 15, iterations = 20000) {
+  const samples = { 'als.run(10-await chain)': [], 'run(10-await chain)': [] };
+  const runners = {
+    'als.run(10-await chain)': () => als.run(store, chain),
+    'run(10-await chain)': () => new Context().run(chain),
+  };
+  for (let round = 0; round < rounds + 2; round++) {
+    for (const [name, start] of Object.entries(runners)) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < iterations; i++) consume(await start());
+      if (round >= 2) samples[name].push(Number(process.hrtime.bigint() - t0) / iterations);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+Object.assign(ns, await measureChains());
+
+// Memory: 100,000 copies of a 1,000-var context share one map.
+function bytesPerCopy() {
+  const { ctx } = bySize[1000];
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const copies = ctx.run(() => Array.from({ length: 100_000 }, () => copyContext()));
+  globalThis.gc?.();
+  const after = process.memoryUsage().heapUsed;
+  consume(copies.length);
+  return (after - before) / copies.length;
+}
+const memory = { copies: 100_000, varsPerContext: 1000, bytesPerCopy: bytesPerCopy() };
+
+let cpython = null;
+try {
+  const script = fileURLToPath(new URL('cpython_context.py', import.meta.url));
+  cpython = JSON.parse(execFileSync('python3', [script], { encoding: 'utf8' }));
+} catch (error) {
+  cpython = { error: String(error) };
+}
+
+process.stdout.write(JSON.stringify({ node: process.version, ns, cpython, memory }));
