@@ -216,7 +216,8 @@ export function adoptPending(ctx: ContextState, variable: VarState): unknown {
   return value;
 }
 
-function decodeArrived(variable: VarState, raw: unknown): unknown {
+/** @internal A value that arrived encoded by a sender's codec, decoded by `variable`'s codec if it has one. */
+export function decodeArrived(variable: VarState, raw: unknown): unknown {
   if (variable._codec === undefined) return raw;
   try {
     return variable._codec.decode(raw);

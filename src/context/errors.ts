@@ -80,19 +80,43 @@ export class ContextSerializationError extends Error {
 }
 brandPrototype(ContextSerializationError, BRAND.serializationError);
 
+/** Attaches a stable `code` to a built-in error, as Node does. */
+export function withCode<E extends Error>(error: E, code: string): E & { code: string } {
+  Object.defineProperty(error, 'code', {
+    value: code,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  return error as E & { code: string };
+}
+
 /** Node-style argument error: `TypeError` with a `code`, naming the argument. */
 export function invalidArgType(argument: string, expected: string, received: unknown): TypeError {
-  const error = new TypeError(
-    `The "${argument}" argument must be ${expected}. Received ${describe(received)}`,
+  return withCode(
+    new TypeError(`The "${argument}" argument must be ${expected}. Received ${describe(received)}`),
+    'ERR_INVALID_ARG_TYPE',
   );
-  Object.defineProperty(error, 'code', { value: 'ERR_INVALID_ARG_TYPE', enumerable: true });
-  return error;
+}
+
+/** An argument of the right type but an unusable value (`ERR_INVALID_ARG_VALUE`). */
+export function invalidArgValue(argument: string, reason: string, received: unknown): TypeError {
+  return withCode(
+    new TypeError(`The "${argument}" argument ${reason}. Received ${describe(received)}`),
+    'ERR_INVALID_ARG_VALUE',
+  );
+}
+
+/** A number outside its allowed range (`ERR_OUT_OF_RANGE`). */
+export function outOfRange(argument: string, range: string, received: unknown): RangeError {
+  return withCode(
+    new RangeError(`The "${argument}" argument must be ${range}. Received ${describe(received)}`),
+    'ERR_OUT_OF_RANGE',
+  );
 }
 
 export function illegalConstructor(message: string): TypeError {
-  const error = new TypeError(message);
-  Object.defineProperty(error, 'code', { value: 'ERR_ILLEGAL_CONSTRUCTOR', enumerable: true });
-  return error;
+  return withCode(new TypeError(message), 'ERR_ILLEGAL_CONSTRUCTOR');
 }
 
 /** Short description of a received value for error messages. */

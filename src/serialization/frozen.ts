@@ -1,0 +1,44 @@
+/**
+ * Deep-frozen plain data: plain objects and arrays frozen all the way down to
+ * primitives. Such a value cannot change behind a cache's back, so its
+ * encoding may be reused; anything else is encoded at call time. Positive
+ * answers are remembered (a frozen object stays frozen); negative ones are
+ * not (it may be frozen later).
+ */
+const deepFrozen = new WeakSet<object>();
+
+export function isDeepFrozen(value: object): boolean {
+  return deepFrozen.has(value) || check(value, new Set());
+}
+
+function check(value: object, visiting: Set<object>): boolean {
+  if (deepFrozen.has(value) || visiting.has(value)) return true;
+  if (!Object.isFrozen(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  const plain = Array.isArray(value)
+    ? proto === Array.prototype
+    : proto === Object.prototype || proto === null;
+  if (!plain) return false;
+  visiting.add(value);
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (typeof item === 'object' && item !== null) {
+      if (!check(item, visiting)) return false;
+    } else if (typeof item === 'function' || typeof item === 'symbol') {
+      return false;
+    }
+  }
+  deepFrozen.add(value);
+  return true;
+}
+
+/**
+ * Freezes plain data that arrived marked as deep-frozen by its sender, so it
+ * stays immutable on this side too (native cloning drops frozenness).
+ */
+export function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  deepFrozen.add(value);
+}

@@ -1,0 +1,114 @@
+import { types } from 'node:util';
+
+/**
+ * The kinds of value a snapshot carries, decided by brand checks (not
+ * `instanceof` or `Symbol.toStringTag`, which other realms and user code can
+ * fool). Everything else is refused.
+ */
+export type ValueKind =
+  | 'primitive'
+  | 'array'
+  | 'object'
+  | 'date'
+  | 'regexp'
+  | 'map'
+  | 'set'
+  | 'error'
+  | 'arraybuffer'
+  | 'view';
+
+/** Typed array and DataView constructors a snapshot may carry, by name. */
+export const VIEW_TYPES = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+} as const;
+
+export type ViewTypeName = keyof typeof VIEW_TYPES;
+
+/** The kind of `value`, or a reason it cannot be carried. */
+export function kindOf(value: unknown): ValueKind | { refused: string } {
+  switch (typeof value) {
+    case 'function':
+      return { refused: 'a function' };
+    case 'symbol':
+      return { refused: 'a symbol' };
+    case 'object':
+      break;
+    default:
+      return 'primitive';
+  }
+  if (value === null) return 'primitive';
+  if (Array.isArray(value)) return types.isProxy(value) ? { refused: 'a Proxy' } : 'array';
+  if (types.isProxy(value)) return { refused: 'a Proxy' };
+  if (types.isNativeError(value)) return 'error';
+  if (types.isDate(value)) return 'date';
+  if (types.isRegExp(value)) return 'regexp';
+  if (types.isMap(value)) return 'map';
+  if (types.isSet(value)) return 'set';
+  if (types.isArrayBuffer(value)) return 'arraybuffer';
+  if (types.isArrayBufferView(value)) {
+    return viewTypeName(value as ArrayBufferView) === undefined
+      ? { refused: 'an unsupported typed array' }
+      : types.isSharedArrayBuffer((value as ArrayBufferView).buffer)
+        ? { refused: 'a view of a SharedArrayBuffer (shared memory would break task isolation)' }
+        : 'view';
+  }
+  const refused = refusedObject(value);
+  return refused === undefined ? 'object' : { refused };
+}
+
+function refusedObject(value: object): string | undefined {
+  if (types.isSharedArrayBuffer(value)) {
+    return 'a SharedArrayBuffer (shared memory would break task isolation)';
+  }
+  if (types.isPromise(value)) return 'a Promise';
+  if (types.isWeakMap(value)) return 'a WeakMap';
+  if (types.isWeakSet(value)) return 'a WeakSet';
+  if (value instanceof WeakRef) return 'a WeakRef';
+  if (types.isBoxedPrimitive(value)) return 'a boxed primitive (new Number/String/Boolean...)';
+  if (types.isGeneratorObject(value)) return 'a generator';
+  if (types.isMapIterator(value) || types.isSetIterator(value)) return 'an iterator';
+  if (types.isModuleNamespaceObject(value)) return 'a module namespace';
+  if (types.isKeyObject(value) || types.isCryptoKey(value)) return 'a crypto key';
+  return undefined;
+}
+
+const VIEW_CHECKS = Object.keys(VIEW_TYPES).map(
+  (name) =>
+    [
+      name as ViewTypeName,
+      types[`is${name}` as keyof typeof types] as (v: unknown) => boolean,
+    ] as const,
+);
+
+/** The carried type of a typed array or DataView (a subclass such as Buffer counts as its base). */
+export function viewTypeName(view: ArrayBufferView): ViewTypeName | undefined {
+  for (const [name, is] of VIEW_CHECKS) if (is(view)) return name;
+  return undefined;
+}
+
+/** Whether a number needs more than JSON to arrive as it left (-0, NaN, ±Infinity). */
+export function isJsonExactNumber(value: number): boolean {
+  return Number.isFinite(value) && !Object.is(value, -0);
+}
+
+/** Objects whose prototype is Object.prototype or null: JSON's own shape. */
+export function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A view over only part of its buffer: carried as a copy of its own bytes. */
+export function isPartialView(view: ArrayBufferView): boolean {
+  return view.byteOffset !== 0 || view.byteLength !== view.buffer.byteLength;
+}

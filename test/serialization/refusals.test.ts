@@ -1,0 +1,186 @@
+import { generateKeySync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Context, ContextSerializationError, ContextVar, copyContext } from '../../src/index.js';
+import {
+  DEFAULT_LIMITS,
+  deserializeContext,
+  type SerializeOptions,
+  type SnapshotFormat,
+  serializeContext,
+} from '../../src/serialization/index.js';
+import { codeOf, thrownBy } from '../support/errors.js';
+
+const payload = new ContextVar<unknown>('refusals_payload');
+const other = new ContextVar<string>('refusals_other');
+
+function contextWith(value: unknown): Context {
+  const ctx = new Context();
+  ctx.run(() => {
+    other.set('kept');
+    payload.set(value);
+  });
+  return ctx;
+}
+
+function serializeError(value: unknown, options: SerializeOptions = {}): ContextSerializationError {
+  return thrownBy(() => serializeContext(contextWith(value), options)) as ContextSerializationError;
+}
+
+const formats: SnapshotFormat[] = ['structured', 'json'];
+
+describe.each(formats)('%s: values that cannot leave the thread', (format) => {
+  it.each([
+    ['a function', { handler: { onDone: () => 1 } }, '.handler.onDone', /is a function/],
+    ['a symbol', { list: [1, Symbol('s')] }, '.list[1]', /is a symbol/],
+    ['a WeakMap', { cache: new WeakMap() }, '.cache', /is a WeakMap/],
+    ['a Promise', new Map([['p', Promise.resolve(1)]]), '<map value #0>', /is a Promise/],
+    ['a SharedArrayBuffer', { shared: new SharedArrayBuffer(8) }, '.shared', /SharedArrayBuffer/],
+    ['a Proxy', { p: new Proxy({}, {}) }, '.p', /is a Proxy/],
+    ['a boxed primitive', { n: Object(1) }, '.n', /boxed primitive/],
+    ['a key with spaces', { 'odd key': () => 1 }, '["odd key"]', /is a function/],
+  ])('refuses %s, naming the var and the path', (_label, value, path, reason) => {
+    const error = serializeError(value, { format });
+    expect(error).toBeInstanceOf(ContextSerializationError);
+    expect(error.code).toBe('ERR_CONTEXT_SERIALIZE');
+    expect(error.varName).toBe('refusals_payload');
+    expect(error.path).toBe(path);
+    expect(error.message).toContain(`ContextVar 'refusals_payload'`);
+    expect(error.message).toContain(path);
+    expect(error.message).toMatch(reason);
+  });
+
+  it('refuses a getter that throws, naming where', () => {
+    const value = {
+      get broken() {
+        throw new Error('no');
+      },
+    };
+    const error = serializeError({ nested: value }, { format });
+    expect(error.path).toBe('.nested.broken');
+    expect(error.message).toMatch(/threw when read/);
+  });
+
+  it('leaves the context unchanged after refusing it', () => {
+    const fn = () => 1;
+    const ctx = contextWith(fn);
+    expect(codeOf(() => serializeContext(ctx, { format }))).toBe('ERR_CONTEXT_SERIALIZE');
+    expect(ctx.get(payload)).toBe(fn);
+    expect(ctx.get(other)).toBe('kept');
+    expect(ctx.size).toBe(2);
+  });
+
+  it('refuses a value deeper than maxDepth where it is set to leave, and a receiver with the same options refuses it too', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 10; i++) deep = { deeper: deep };
+    const error = serializeError(deep, { format, maxDepth: 5 });
+    expect(error.code).toBe('ERR_CONTEXT_SERIALIZE');
+    expect(error.message).toMatch(/deeper than maxDepth \(5\)/);
+    expect(error.path).toBe('.deeper.deeper.deeper.deeper.deeper');
+    const wire = serializeContext(contextWith(deep), { format } as SerializeOptions);
+    const readError = thrownBy(() =>
+      deserializeContext(wire, { maxDepth: 5 }),
+    ) as ContextSerializationError;
+    expect(readError.code).toBe('ERR_CONTEXT_DESERIALIZE');
+    expect(readError.message).toMatch(/maxDepth \(5\)/);
+  });
+
+  it('refuses a value over maxBytes at the source, naming it, and the receiver does too', () => {
+    const big = { text: 'x'.repeat(2000) };
+    const error = serializeError(big, { format, maxBytes: 1000 });
+    expect(error.varName).toBe('refusals_payload');
+    expect(error.message).toMatch(/maxBytes \(1000\)/);
+    const wire = serializeContext(contextWith(big), { format } as SerializeOptions);
+    expect(codeOf(() => deserializeContext(wire, { maxBytes: 1000 }))).toBe(
+      'ERR_CONTEXT_DESERIALIZE',
+    );
+  });
+
+  it('refuses a context whose many small values add up past maxBytes', () => {
+    const ctx = new Context();
+    const vars = Array.from({ length: 50 }, (_, i) => new ContextVar<string>(`refusals_many_${i}`));
+    ctx.run(() => {
+      for (const v of vars) v.set('y'.repeat(40));
+    });
+    expect(codeOf(() => serializeContext(ctx, { format, maxBytes: 1000 }))).toBe(
+      'ERR_CONTEXT_SERIALIZE',
+    );
+  });
+});
+
+describe('serializeContext arguments', () => {
+  it('takes the current context by default', () => {
+    const ctx = contextWith('now');
+    const snapshot = ctx.run(() => serializeContext());
+    expect(deserializeContext(snapshot).get(payload)).toBe('now');
+  });
+
+  it('refuses a ctx that is not a Context', () => {
+    const call = () => serializeContext({} as Context);
+    expect(call).toThrow(/"ctx" argument must be a Context/);
+    expect(codeOf(call)).toBe('ERR_INVALID_ARG_TYPE');
+  });
+
+  it.each([
+    [{ format: 'xml' }, 'ERR_INVALID_ARG_VALUE', /options\.format/],
+    [{ key: 'secret' }, 'ERR_INVALID_ARG_VALUE', /options\.key.*signs json snapshots only/],
+    [{ format: 'json', key: '' }, 'ERR_INVALID_ARG_TYPE', /options\.key/],
+    [{ format: 'json', key: 42 }, 'ERR_INVALID_ARG_TYPE', /options\.key/],
+    [{ maxBytes: 0 }, 'ERR_OUT_OF_RANGE', /options\.maxBytes/],
+    [{ maxDepth: 1.5 }, 'ERR_OUT_OF_RANGE', /options\.maxDepth/],
+    [{ maxDepth: '3' }, 'ERR_INVALID_ARG_TYPE', /options\.maxDepth/],
+  ])('refuses options %j with %s', (options, code, message) => {
+    const call = () => serializeContext(copyContext(), options as SerializeOptions);
+    expect(codeOf(call)).toBe(code);
+    expect(call).toThrow(message);
+  });
+
+  it('a `key` with the structured format is a TypeError', () => {
+    expect(() => serializeContext(copyContext(), { key: 'k' } as SerializeOptions)).toThrow(
+      TypeError,
+    );
+  });
+
+  it('accepts Buffer and KeyObject keys', () => {
+    const ctx = contextWith('signed');
+    for (const key of [Buffer.from('bytes'), generateKeySync('hmac', { length: 256 })]) {
+      const text = serializeContext(ctx, { format: 'json', key });
+      expect(deserializeContext(text, { key }).get(payload)).toBe('signed');
+    }
+  });
+});
+
+describe('deserializeContext arguments', () => {
+  it.each([
+    [42, 'ERR_INVALID_ARG_TYPE'],
+    [null, 'ERR_INVALID_ARG_TYPE'],
+    [[1, 2], 'ERR_INVALID_ARG_TYPE'],
+  ])('refuses data %j', (data, code) => {
+    expect(codeOf(() => deserializeContext(data as unknown as string))).toBe(code);
+  });
+
+  it.each([
+    [{ maxAge: 10 }, 'ERR_INVALID_ARG_VALUE', /maxAge.*needs options\.key/],
+    [{ key: [] }, 'ERR_INVALID_ARG_VALUE', /at least one key/],
+    [{ key: ['ok', 3] }, 'ERR_INVALID_ARG_TYPE', /options\.key\[1\]/],
+    [{ key: 'k', maxAge: -1 }, 'ERR_OUT_OF_RANGE', /maxAge/],
+    [{ maxBytes: -5 }, 'ERR_OUT_OF_RANGE', /maxBytes/],
+  ])('refuses options %j', (options, code, message) => {
+    const call = () => deserializeContext('{}', options as never);
+    expect(codeOf(call)).toBe(code);
+    expect(call).toThrow(message);
+  });
+});
+
+describe('default limits', () => {
+  it('are stated and sized for an HTTP header (json) and a thread (structured)', () => {
+    expect(DEFAULT_LIMITS).toEqual({
+      json: { maxBytes: 16 * 1024, maxDepth: 64 },
+      structured: { maxBytes: 4 * 1024 * 1024, maxDepth: 64 },
+    });
+    const justOver = { text: 'z'.repeat(16 * 1024) };
+    expect(codeOf(() => serializeContext(contextWith(justOver), { format: 'json' }))).toBe(
+      'ERR_CONTEXT_SERIALIZE',
+    );
+    expect(() => serializeContext(contextWith(justOver))).not.toThrow();
+  });
+});
