@@ -11,3 +11,12 @@ export function heapAfterGc(): number {
 }
 
 export { gc as collectGarbage };
+
+/**
+ * Collects what is unreachable, including targets of WeakRefs made in the
+ * current job (kept alive until it ends), by yielding to the event loop first.
+ */
+export async function collectUnreachable(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+}
