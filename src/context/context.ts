@@ -7,6 +7,7 @@ import {
   type HamtNode,
   hamtDelete,
   hamtEntries,
+  hamtFromEntries,
   hamtGet,
   hamtOverwriteRoot,
   hamtSet,
@@ -148,6 +149,20 @@ export function copyOf(source: ContextState): Context {
   copy._size = source._size;
   copy._pending = source._pending;
   return copy;
+}
+
+/** @internal A new Context holding exactly these entries (distinct vars), and pending entries. */
+export function contextOf(
+  vars: readonly VarState[],
+  values: readonly unknown[],
+  pending: ReadonlyMap<string, PendingEntry> | null,
+): Context {
+  const ctx = new Context();
+  ctx._map = hamtFromEntries(vars, values);
+  ctx._size = vars.length;
+  ctx._owned = ctx._map !== null;
+  ctx._pending = pending;
+  return ctx;
 }
 
 /**

@@ -229,6 +229,68 @@ function dissoc(current: HamtNode, shift: number, hash: number, key: HashedKey):
   return bitmap === bit ? null : bitmapNode(bitmap ^ bit, removeAt(keys, i), removeAt(values, i));
 }
 
+/** Calls `visit` with every key/value pair of the map, in trie order (no iterator objects). */
+export function hamtForEach(map: Hamt, visit: (key: HashedKey, value: unknown) => void): void {
+  if (map === null) return;
+  const { keys, values } = map;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k === null || k === undefined) hamtForEach(values[i] as HamtNode, visit);
+    else visit(k, values[i]);
+  }
+}
+
+/**
+ * A map of distinct `keys` to `values` built in one pass, instead of one
+ * path-copying insert per key.
+ */
+export function hamtFromEntries(keys: readonly HashedKey[], values: readonly unknown[]): Hamt {
+  if (keys.length === 0) return null;
+  return build(
+    keys.map((_, i) => i),
+    keys,
+    values,
+    0,
+  );
+}
+
+function build(
+  members: readonly number[],
+  keys: readonly HashedKey[],
+  values: readonly unknown[],
+  shift: number,
+): HamtNode {
+  const first = keys[members[0] as number] as HashedKey;
+  if (members.every((i) => (keys[i] as HashedKey)._hash === first._hash) && members.length > 1) {
+    return new Node(
+      first._hash,
+      0,
+      listOf(...members.map((i) => keys[i] as HashedKey)),
+      listOf(...members.map((i) => values[i])),
+    );
+  }
+  const buckets: number[][] = [];
+  for (const i of members) {
+    const chunk = ((keys[i] as HashedKey)._hash >>> shift) & MASK;
+    (buckets[chunk] ??= listOf<number>()).push(i);
+  }
+  let bitmap = 0;
+  const nodeKeys = listOf<HashedKey | null>();
+  const nodeValues = listOf<unknown>();
+  buckets.forEach((bucket, chunk) => {
+    bitmap |= 1 << chunk;
+    if (bucket.length === 1) {
+      const i = bucket[0] as number;
+      nodeKeys.push(keys[i] as HashedKey);
+      nodeValues.push(values[i]);
+    } else {
+      nodeKeys.push(null);
+      nodeValues.push(build(bucket, keys, values, shift + BITS));
+    }
+  });
+  return bitmapNode(bitmap, nodeKeys, nodeValues);
+}
+
 /** Every key/value pair of the map, in trie order. */
 export function* hamtEntries(map: Hamt): Generator<[HashedKey, unknown], void, undefined> {
   if (map === null) return;

@@ -16,12 +16,20 @@ export function declareVar(variable: VarState): void {
   state.registryCleanup.register(variable, { name: variable._name, ref });
 }
 
-/** The live propagating vars declared with `name` in this thread. */
-export function declaredVars(name: string): VarState[] {
-  const live: VarState[] = [];
-  for (const ref of state.registry.get(name) ?? []) {
+/**
+ * The one live propagating var declared with `name`, undefined if none, or
+ * the number of them if there are several.
+ */
+export function declaredVar(name: string): VarState | undefined | number {
+  const refs = state.registry.get(name);
+  if (refs === undefined) return undefined;
+  let found: VarState | undefined;
+  let count = 0;
+  for (const ref of refs) {
     const variable = ref.deref();
-    if (variable !== undefined) live.push(variable);
+    if (variable === undefined) continue;
+    found = variable;
+    count++;
   }
-  return live;
+  return count > 1 ? count : found;
 }

@@ -1,7 +1,6 @@
 import { asciiJson } from './ascii.js';
 import { isDeepFrozen } from './frozen.js';
-import { inspectValue } from './inspect.js';
-import { isJsonExactNumber } from './kinds.js';
+import { inspectValue, isJsonExactPrimitive, primitiveBytes } from './inspect.js';
 import type { Limits, SnapshotFormat } from './options.js';
 import { encodeRecords } from './records.js';
 
@@ -52,33 +51,50 @@ export function encodeValue(value: unknown, format: SnapshotFormat, limits: Limi
 }
 
 function encodePrimitive(value: unknown, format: SnapshotFormat, limits: Limits): EncodedValue {
-  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    // Refused by the walk, with the reason.
     return encodeFresh(value, format, limits, 0);
   }
-  const bytes = typeof value === 'string' ? value.length + 2 : 4;
-  if (bytes > limits.maxBytes) return encodeFresh(value, format, limits, 0);
-  if (format === 'structured')
+  if (format === 'structured') {
+    const bytes = primitiveBytes(value);
+    if (bytes > limits.maxBytes) return encodeFresh(value, format, limits, 0);
     return { flags: 0, payload: value, text: undefined, bytes, depth: 0 };
-  if (typeof value === 'number' && !isJsonExactNumber(value)) {
-    return encodeFresh(value, format, limits, 0);
   }
-  return { flags: 0, payload: value, text: asciiJson(value), bytes, depth: 0 };
+  if (!isJsonExactPrimitive(value)) return encodeFresh(value, format, limits, 0);
+  const text = asciiJson(value);
+  return { flags: 0, payload: value, text, bytes: text.length, depth: 0 };
 }
 
+/**
+ * `bytes` is what the receiver will count for the payload: for `json`, its
+ * exact text length; for `structured`, the same walk the receiver makes over
+ * what arrives (the value itself, or its records).
+ */
 function encodeFresh(
   value: unknown,
   format: SnapshotFormat,
   limits: Limits,
   frozen: number,
 ): EncodedValue {
-  const facts = inspectValue(value, limits);
+  const facts = inspectValue(value, limits, format === 'json');
   const asRecords = format === 'structured' ? facts.needsRecords : !facts.jsonExact;
   const payload = asRecords ? encodeRecords(value) : value;
+  if (format === 'json') {
+    const text = asciiJson(payload);
+    return {
+      flags: (asRecords ? RECORDS : 0) | frozen,
+      payload,
+      text,
+      bytes: text.length,
+      depth: facts.depth,
+    };
+  }
+  const bytes = asRecords ? inspectValue(payload, limits, false).bytes : facts.bytes;
   return {
     flags: (asRecords ? RECORDS : 0) | frozen,
     payload,
-    text: format === 'json' ? asciiJson(payload) : undefined,
-    bytes: facts.bytes,
+    text: undefined,
+    bytes,
     depth: facts.depth,
   };
 }

@@ -1,13 +1,13 @@
-import { Context, ContextSerializationError } from '../context/index.js';
+import { type Context, ContextSerializationError } from '../context/index.js';
 import {
   type ContextState,
-  declaredVars,
+  contextOf,
+  declaredVar,
   decodeArrived,
-  hamtEntries,
+  hamtForEach,
   type PendingEntry,
   shareMap,
   type VarState,
-  writeEntry,
 } from '../context/internal.js';
 import { asciiJson } from './ascii.js';
 import { CODED, type EncodedValue, encodeValue, FROZEN } from './encode-value.js';
@@ -19,8 +19,11 @@ export interface EncodedEntries {
   readonly entries: readonly unknown[];
   /** `json` only: the same entries as JSON text, without the brackets. */
   readonly text: string | undefined;
+  /** What the receiver counts against maxBytes (for `json`: the entries' text length). */
   readonly bytes: number;
   readonly depth: number;
+  /** The var whose entry is largest: named when the whole is too large. */
+  readonly largest: string | undefined;
 }
 
 interface CachedEntries {
@@ -36,7 +39,7 @@ const contextCache: { [F in SnapshotFormat]: WeakMap<object, CachedEntries> } = 
   structured: new WeakMap(),
 };
 
-function serializeError(
+export function serializeError(
   name: string,
   reason: string,
   details: { path?: string; cause?: unknown } = {},
@@ -67,7 +70,7 @@ export function encodeEntries(
     return cached.encoded;
   }
   const builder = new EntriesBuilder(format, limits);
-  for (const [key, value] of hamtEntries(map)) builder.addVar(key as VarState, value);
+  hamtForEach(map, (key, value) => builder.addVar(key as VarState, value));
   for (const [name, entry] of ctx._pending ?? []) builder.addPending(name, entry);
   const encoded = builder.finish();
   if (map !== null && builder.cacheable) {
@@ -87,6 +90,7 @@ class EntriesBuilder {
   bytes = 2;
   depth = 0;
   cacheable = true;
+  largest: { name: string; bytes: number } | undefined;
 
   constructor(
     private readonly format: SnapshotFormat,
@@ -141,8 +145,16 @@ class EntriesBuilder {
     }
     const flags = encoded.flags | coded;
     this.entries.push(name, flags, encoded.payload);
-    if (encoded.text !== undefined) this.texts.push(`${asciiJson(name)},${flags},${encoded.text}`);
-    this.bytes += name.length + 6 + encoded.bytes;
+    let bytes: number;
+    if (encoded.text === undefined) {
+      bytes = name.length + 6 + encoded.bytes;
+    } else {
+      const text = `${asciiJson(name)},${flags},${encoded.text}`;
+      this.texts.push(text);
+      bytes = text.length + 1;
+    }
+    this.bytes += bytes;
+    if (this.largest === undefined || bytes > this.largest.bytes) this.largest = { name, bytes };
     this.depth = Math.max(this.depth, encoded.depth);
     if (this.bytes > this.limits.maxBytes) {
       throw serializeError(
@@ -158,6 +170,7 @@ class EntriesBuilder {
       text: this.format === 'json' ? this.texts.join(',') : undefined,
       bytes: this.bytes,
       depth: this.depth,
+      largest: this.largest?.name,
     });
   }
 }
@@ -180,28 +193,29 @@ function deserializeError(message: string, details: { varName?: string; cause?: 
  * touches the context; a name declared by two propagating vars is refused.
  */
 export function contextFromEntries(incoming: readonly IncomingEntry[]): Context {
-  const ctx = new Context();
-  const pending = new Map<string, PendingEntry>();
+  const vars: VarState[] = [];
+  const values: unknown[] = [];
+  let pending: Map<string, PendingEntry> | null = null;
   const seen = new Set<string>();
   for (const { name, value, coded } of incoming) {
     if (seen.has(name))
       throw deserializeError(`The snapshot holds '${name}' twice`, { varName: name });
     seen.add(name);
-    const vars = declaredVars(name);
-    if (vars.length > 1) {
+    const variable = declaredVar(name);
+    if (typeof variable === 'number') {
       throw deserializeError(
-        `Cannot deserialize the context: ${vars.length} propagating ContextVars are named ` +
+        `Cannot deserialize the context: ${variable} propagating ContextVars are named ` +
           `'${name}' in this thread, and across threads a name must mean one var`,
         { varName: name },
       );
     }
-    const variable = vars[0];
     if (variable === undefined) {
+      pending ??= new Map();
       pending.set(name, { value, coded });
     } else {
-      writeEntry(ctx, variable, coded ? decodeArrived(variable, value) : value, false);
+      vars.push(variable);
+      values.push(coded ? decodeArrived(variable, value) : value);
     }
   }
-  if (pending.size > 0) ctx._pending = pending;
-  return ctx;
+  return contextOf(vars, values, pending);
 }

@@ -47,8 +47,13 @@ export function restoreErrorsAs(
   errorClasses.set(name, ErrorClass);
 }
 
-/** Reads and checks the flat `name, flags, payload` entry list of either format. */
-export function readEntries(list: unknown, limits: Limits): IncomingEntry[] {
+/**
+ * Reads and checks the flat `name, flags, payload` entry list of either format.
+ * `countBytes` measures the payloads as the sender did (structured); json's
+ * size was its text length, already checked.
+ */
+export function readEntries(list: unknown, limits: Limits, countBytes: boolean): IncomingEntry[] {
+  const walkLimits = countBytes ? limits : { ...limits, maxBytes: Number.MAX_SAFE_INTEGER };
   if (!Array.isArray(list) || list.length % 3 !== 0) {
     throw malformed('its entries are not a list of name, flags, payload');
   }
@@ -65,9 +70,10 @@ export function readEntries(list: unknown, limits: Limits): IncomingEntry[] {
     let value: unknown;
     try {
       // Bounds the work on the payload as it arrived, records included.
-      bytes += name.length + 6 + inspectValue(payload, limits).bytes;
-      if (bytes > limits.maxBytes)
+      bytes += name.length + 6 + inspectValue(payload, walkLimits, false).bytes;
+      if (bytes > walkLimits.maxBytes) {
         throw new Refusal(`is larger than maxBytes (${limits.maxBytes})`);
+      }
       value = (flags as number) & RECORDS ? decodeRecords(payload, limits, errorClasses) : payload;
     } catch (error) {
       if (error instanceof Refusal || error instanceof MalformedRecords) {

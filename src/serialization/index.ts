@@ -69,7 +69,9 @@ export function serializeContext(
   const checked = checkSerializeOptions(options);
   const source = checkContext(ctx);
   const encoded = encodeEntries(source, checked.format, checked.limits);
-  return checked.format === 'json' ? toJson(encoded, checked.key, Date.now) : toStructured(encoded);
+  return checked.format === 'json'
+    ? toJson(encoded, checked.key, Date.now, checked.limits)
+    : toStructured(encoded);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isJsonExactNumber, isPartialView, isPlainObject, kindOf } from './kinds.js';
+import { isJsonExactNumber, isPartialView, kindOf, type ValueKind } from './kinds.js';
 import type { Limits } from './options.js';
 
 /** What encoding a value needs, learned in one walk over it. */
@@ -39,6 +39,53 @@ export function isCarriedErrorProperty(key: string, value: unknown): boolean {
   );
 }
 
+function readRefusal(key: string, error: unknown): Refusal {
+  const refusal = new Refusal(`threw when read: ${String(error)}`);
+  refusal.segments.push(keySegment(key));
+  return refusal;
+}
+
+/** Reads a property; a getter that throws becomes a refusal naming the key. */
+function readProperty(record: Record<string, unknown>, key: string): unknown {
+  try {
+    return record[key];
+  } catch (error) {
+    throw readRefusal(key, error);
+  }
+}
+
+/** The size a primitive counts for, the same on both sides. */
+export function primitiveBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 2;
+    case 'number':
+      return 1;
+    case 'bigint':
+      return value.toString().length + 2;
+    default:
+      return 4;
+  }
+}
+
+/** Whether JSON carries a primitive exactly (not undefined, BigInt, -0, NaN, ±Infinity). */
+export function isJsonExactPrimitive(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return isJsonExactNumber(value);
+    default:
+      return value === null;
+  }
+}
+
+function segmentOf(at: string | number): string {
+  if (typeof at === 'number') return `[${at}]`;
+  return at.startsWith('<') ? at : keySegment(at);
+}
+
 export function keySegment(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
@@ -47,9 +94,14 @@ export function keySegment(key: string): string {
  * Walks `value` once: refuses what cannot be carried (naming the path) or what
  * exceeds `limits`, and reports which encoding it needs. Work is bounded by
  * `limits.maxBytes`: the walk stops as soon as the estimate exceeds it.
+ *
+ * `trackShared` finds shared references (JSON would duplicate them) at the
+ * cost of a Set of every object; without it, only cycles are found, along the
+ * current path, and a shared object is counted each time it is reached. The
+ * structured format needs no more: structured clone keeps sharing itself.
  */
-export function inspectValue(value: unknown, limits: Limits): ValueFacts {
-  const walker = new Walker(limits);
+export function inspectValue(value: unknown, limits: Limits, trackShared: boolean): ValueFacts {
+  const walker = new Walker(limits, trackShared);
   const depth = walker.visit(value, 0);
   return {
     bytes: walker.bytes,
@@ -59,13 +111,26 @@ export function inspectValue(value: unknown, limits: Limits): ValueFacts {
   };
 }
 
+/** Whether `for...in` over a plain object yields its own keys only (nobody made Object.prototype enumerable). */
+function forInIsOwnKeys(): boolean {
+  for (const _ in {}) return false;
+  return true;
+}
+
 class Walker {
   bytes = 0;
   needsRecords = false;
   jsonExact = true;
-  private readonly seen = new Set<object>();
+  private readonly seen: Set<object> | undefined;
+  private readonly path: object[] = [];
+  private readonly plainKeysByForIn = forInIsOwnKeys();
 
-  constructor(private readonly limits: Limits) {}
+  constructor(
+    private readonly limits: Limits,
+    trackShared: boolean,
+  ) {
+    this.seen = trackShared ? new Set() : undefined;
+  }
 
   private count(bytes: number): void {
     this.bytes += bytes;
@@ -83,46 +148,60 @@ class Walker {
       return 0;
     }
     const object = value as object;
-    if (this.seen.has(object)) {
+    if (this.alreadyReached(object)) {
       // A shared reference or a cycle: kept as such by both formats, not by JSON.
       this.jsonExact = false;
       this.count(1);
       return 0;
     }
-    this.seen.add(object);
     if (depth >= this.limits.maxDepth) {
       throw new Refusal(`is nested deeper than maxDepth (${this.limits.maxDepth})`);
     }
-    const below = depth + 1;
+    this.path.push(object);
+    const below = this.container(kind, object, depth + 1);
+    this.path.pop();
+    return below;
+  }
+
+  private alreadyReached(object: object): boolean {
+    if (this.seen === undefined) return this.path.includes(object);
+    if (this.seen.has(object)) return true;
+    this.seen.add(object);
+    return false;
+  }
+
+  private container(kind: ValueKind, object: object, below: number): number {
     switch (kind) {
       case 'array':
-        return 1 + this.array(value as unknown[], below);
+        return 1 + this.array(object as unknown[], below);
       case 'object':
-        if (!isPlainObject(object)) this.jsonExact = false;
-        return 1 + this.properties(object, below);
+        return 1 + this.properties(object, below, this.plainKeysByForIn);
+      case 'instance':
+        this.jsonExact = false;
+        return 1 + this.properties(object, below, false);
       case 'map':
         this.jsonExact = false;
-        return 1 + this.map(value as Map<unknown, unknown>, below);
+        return 1 + this.map(object as Map<unknown, unknown>, below);
       case 'set':
         this.jsonExact = false;
-        return 1 + this.set(value as Set<unknown>, below);
+        return 1 + this.set(object as Set<unknown>, below);
       case 'error':
         this.jsonExact = false;
         this.needsRecords = true;
-        return 1 + this.error(value as Error, below);
+        return 1 + this.error(object as Error, below);
       case 'date':
         this.jsonExact = false;
         this.count(26);
         return 1;
       case 'regexp':
         this.jsonExact = false;
-        this.count((value as RegExp).source.length + 2);
+        this.count((object as RegExp).source.length + 2);
         return 1;
       case 'view':
-        if (isPartialView(value as ArrayBufferView)) this.needsRecords = true;
-        return this.bytesOf((value as ArrayBufferView).byteLength);
+        if (isPartialView(object as ArrayBufferView)) this.needsRecords = true;
+        return this.bytesOf((object as ArrayBufferView).byteLength);
       default:
-        return this.bytesOf((value as ArrayBuffer).byteLength);
+        return this.bytesOf((object as ArrayBuffer).byteLength);
     }
   }
 
@@ -134,32 +213,25 @@ class Walker {
   }
 
   private primitive(value: unknown): void {
-    switch (typeof value) {
-      case 'string':
-        this.count(value.length + 2);
-        return;
-      case 'number':
-        if (!isJsonExactNumber(value)) this.jsonExact = false;
-        this.count(1);
-        return;
-      case 'bigint':
-        this.jsonExact = false;
-        this.count(value.toString().length + 2);
-        return;
-      case 'undefined':
-        this.jsonExact = false;
-        this.count(4);
-        return;
-      default:
-        this.count(4);
-    }
+    if (!isJsonExactPrimitive(value)) this.jsonExact = false;
+    this.count(primitiveBytes(value));
   }
 
-  private child(value: unknown, depth: number, segment: () => string): number {
+  /**
+   * Visits a child; on a refusal, prepends where the child sits. The segment is
+   * built only then (`at` is a key, an index, or a label), never on the way in.
+   */
+  private child(value: unknown, depth: number, at: string | number): number {
+    if (typeof value !== 'object' || value === null) {
+      if (typeof value !== 'function' && typeof value !== 'symbol') {
+        this.primitive(value);
+        return 0;
+      }
+    }
     try {
       return this.visit(value, depth);
     } catch (error) {
-      if (error instanceof Refusal) error.segments.unshift(segment());
+      if (error instanceof Refusal) error.segments.unshift(segmentOf(at));
       throw error;
     }
   }
@@ -173,36 +245,37 @@ class Walker {
         this.jsonExact = false;
         continue;
       }
-      deepest = Math.max(
-        deepest,
-        this.child(array[i], depth, () => `[${i}]`),
-      );
+      deepest = Math.max(deepest, this.child(array[i], depth, i));
     }
     return deepest;
   }
 
-  private properties(object: object, depth: number): number {
+  private properties(object: object, depth: number, byForIn: boolean): number {
     let deepest = 0;
     this.count(2);
-    for (const key of Object.keys(object)) {
-      this.count(key.length + 3);
-      const value = this.read(object, key);
-      deepest = Math.max(
-        deepest,
-        this.child(value, depth, () => keySegment(key)),
-      );
+    const record = object as Record<string, unknown>;
+    // for...in spares the key array Object.keys allocates, and V8 reads
+    // `record[key]` through its enum cache when the read sits in the loop body.
+    // It is used only when it yields exactly the own enumerable keys.
+    if (byForIn) {
+      let key = '';
+      try {
+        for (key in record) {
+          this.count(key.length + 3);
+          const below = this.child(record[key], depth, key);
+          if (below > deepest) deepest = below;
+        }
+      } catch (error) {
+        // A getter threw (a refusal from deeper down passes through as it is).
+        throw error instanceof Refusal ? error : readRefusal(key, error);
+      }
+    } else {
+      for (const key of Object.keys(record)) {
+        this.count(key.length + 3);
+        deepest = Math.max(deepest, this.child(readProperty(record, key), depth, key));
+      }
     }
     return deepest;
-  }
-
-  private read(object: object, key: string): unknown {
-    try {
-      return (object as Record<string, unknown>)[key];
-    } catch (error) {
-      const refusal = new Refusal(`threw when read: ${String(error)}`);
-      refusal.segments.push(keySegment(key));
-      throw refusal;
-    }
   }
 
   private map(map: Map<unknown, unknown>, depth: number): number {
@@ -213,8 +286,8 @@ class Walker {
       const n = i++;
       deepest = Math.max(
         deepest,
-        this.child(key, depth, () => `<map key #${n}>`),
-        this.child(value, depth, () => `<map value #${n}>`),
+        this.child(key, depth, `<map key #${n}>`),
+        this.child(value, depth, `<map value #${n}>`),
       );
     }
     return deepest;
@@ -226,10 +299,7 @@ class Walker {
     this.count(2);
     for (const item of set) {
       const n = i++;
-      deepest = Math.max(
-        deepest,
-        this.child(item, depth, () => `<set item #${n}>`),
-      );
+      deepest = Math.max(deepest, this.child(item, depth, `<set item #${n}>`));
     }
     return deepest;
   }
@@ -237,16 +307,13 @@ class Walker {
   private error(error: Error, depth: number): number {
     this.count(String(error.message).length + String(error.stack ?? '').length + 16);
     let deepest = 0;
-    if ('cause' in error) deepest = this.child(error.cause, depth, () => '.cause');
+    if ('cause' in error) deepest = this.child(error.cause, depth, 'cause');
     if (error instanceof AggregateError) {
-      deepest = Math.max(
-        deepest,
-        this.child(error.errors, depth, () => '.errors'),
-      );
+      deepest = Math.max(deepest, this.child(error.errors, depth, 'errors'));
     }
     for (const key of Object.keys(error)) {
-      const value = this.read(error, key);
-      if (isCarriedErrorProperty(key, value)) this.child(value, depth, () => keySegment(key));
+      const value = readProperty(error as unknown as Record<string, unknown>, key);
+      if (isCarriedErrorProperty(key, value)) this.child(value, depth, key);
     }
     return deepest;
   }

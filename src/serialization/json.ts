@@ -1,4 +1,4 @@
-import type { EncodedEntries, IncomingEntry } from './entries.js';
+import { type EncodedEntries, type IncomingEntry, serializeError } from './entries.js';
 import { checkVersion, FORMAT_VERSION, malformed, readEntries } from './envelope.js';
 import type { Limits, SigningKey } from './options.js';
 import { signatureOf, verifies } from './signing.js';
@@ -16,11 +16,23 @@ export function toJson(
   encoded: EncodedEntries,
   key: SigningKey | undefined,
   now: () => number,
+  limits: Limits,
 ): string {
   const entries = `"e":[${encoded.text}]`;
-  if (key === undefined) return `{"v":${FORMAT_VERSION},"f":"j",${entries}}`;
-  const body = `{"v":${FORMAT_VERSION},"f":"j","t":${now()},${entries}}`;
-  return `${body.slice(0, -1)},"s":"${signatureOf(body, key)}"}`;
+  let text: string;
+  if (key === undefined) {
+    text = `{"v":${FORMAT_VERSION},"f":"j",${entries}}`;
+  } else {
+    const body = `{"v":${FORMAT_VERSION},"f":"j","t":${now()},${entries}}`;
+    text = `${body.slice(0, -1)},"s":"${signatureOf(body, key)}"}`;
+  }
+  if (text.length > limits.maxBytes) {
+    throw serializeError(
+      encoded.largest ?? '',
+      `(the largest entry) makes the json text ${text.length} bytes, larger than maxBytes (${limits.maxBytes})`,
+    );
+  }
+  return text;
 }
 
 export interface JsonReadOptions {
@@ -60,5 +72,6 @@ export function fromJson(text: string, limits: Limits, options: JsonReadOptions)
   if (options.maxAge !== undefined && options.now() - (t as number) > options.maxAge) {
     throw malformed(`it is older than maxAge (${options.maxAge} ms)`);
   }
-  return readEntries(e, limits);
+  // The text length was checked against maxBytes: only depth is left to check.
+  return readEntries(e, limits, false);
 }

@@ -9,6 +9,7 @@ export type ValueKind =
   | 'primitive'
   | 'array'
   | 'object'
+  | 'instance'
   | 'date'
   | 'regexp'
   | 'map'
@@ -48,8 +49,15 @@ export function kindOf(value: unknown): ValueKind | { refused: string } {
       return 'primitive';
   }
   if (value === null) return 'primitive';
-  if (Array.isArray(value)) return types.isProxy(value) ? { refused: 'a Proxy' } : 'array';
   if (types.isProxy(value)) return { refused: 'a Proxy' };
+  // Plain objects and arrays first: they are most of any value.
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return 'object';
+  if (proto === Array.prototype || Array.isArray(value)) return 'array';
+  return builtInKind(value);
+}
+
+function builtInKind(value: object): ValueKind | { refused: string } {
   if (types.isNativeError(value)) return 'error';
   if (types.isDate(value)) return 'date';
   if (types.isRegExp(value)) return 'regexp';
@@ -64,7 +72,7 @@ export function kindOf(value: unknown): ValueKind | { refused: string } {
         : 'view';
   }
   const refused = refusedObject(value);
-  return refused === undefined ? 'object' : { refused };
+  return refused === undefined ? 'instance' : { refused };
 }
 
 function refusedObject(value: object): string | undefined {
@@ -100,12 +108,6 @@ export function viewTypeName(view: ArrayBufferView): ViewTypeName | undefined {
 /** Whether a number needs more than JSON to arrive as it left (-0, NaN, ±Infinity). */
 export function isJsonExactNumber(value: number): boolean {
   return Number.isFinite(value) && !Object.is(value, -0);
-}
-
-/** Objects whose prototype is Object.prototype or null: JSON's own shape. */
-export function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** A view over only part of its buffer: carried as a copy of its own bytes. */

@@ -76,7 +76,8 @@ export function encodeRecords(value: unknown): WireRecord[] {
         });
         return index;
       }
-      case 'object': {
+      case 'object':
+      case 'instance': {
         const entries: number[][] = [];
         const index = reserve(item as object, 2, entries);
         for (const key of Object.keys(item as object)) {

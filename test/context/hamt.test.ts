@@ -6,6 +6,7 @@ import {
   type HashedKey,
   hamtDelete,
   hamtEntries,
+  hamtFromEntries,
   hamtGet,
   hamtSet,
 } from '../../src/context/hamt.js';
@@ -59,6 +60,32 @@ describe('HAMT', () => {
         for (const [version, expected] of versions) expect(contents(version)).toEqual(expected);
         if (model.size === 0) expect(map).toBeNull();
       }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('builds in one pass the same map as one insert per key, collisions included', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: 40 }), { maxLength: 40 }),
+        fc.boolean(),
+        (picks, collide) => {
+          const pool = keys(
+            picks.map((i) => (collide ? (hashPool[i % hashPool.length] ?? 0) : i * 37)),
+          );
+          const values = pool.map((_, i) => `v${i}`);
+          let inserted: Hamt = null;
+          pool.forEach((key, i) => {
+            inserted = hamtSet(inserted, key, values[i]);
+          });
+          const built = hamtFromEntries(pool, values);
+          expect(contents(built)).toEqual(contents(inserted));
+          for (const [i, key] of pool.entries()) expect(hamtGet(built, key)).toBe(values[i]);
+          // The built map takes further writes like any other.
+          if (pool[0] !== undefined)
+            expect(hamtGet(hamtDelete(built, pool[0]), pool[0])).toBe(ABSENT);
+        },
+      ),
       { numRuns: 300 },
     );
   });
