@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fmt, table } from './measure.mjs';
 
-const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['context'];
+const suites =
+  process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['context', 'serialization'];
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 

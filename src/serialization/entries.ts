@@ -11,7 +11,7 @@ import {
 } from '../context/internal.js';
 import { asciiJson } from './ascii.js';
 import { CODED, type EncodedValue, encodeValue, FROZEN } from './encode-value.js';
-import { Refusal } from './inspect.js';
+import { primitiveBytes, Refusal } from './inspect.js';
 import type { Limits, SnapshotFormat } from './options.js';
 
 /** A context's propagating entries, encoded: `name, flags, payload` for each, flat. */
@@ -38,6 +38,11 @@ const contextCache: { [F in SnapshotFormat]: WeakMap<object, CachedEntries> } = 
   json: new WeakMap(),
   structured: new WeakMap(),
 };
+
+function isStructuredPrimitive(value: unknown): boolean {
+  const type = typeof value;
+  return (type !== 'object' && type !== 'function' && type !== 'symbol') || value === null;
+}
 
 export function serializeError(
   name: string,
@@ -90,7 +95,8 @@ class EntriesBuilder {
   bytes = 2;
   depth = 0;
   cacheable = true;
-  largest: { name: string; bytes: number } | undefined;
+  largest: string | undefined;
+  largestBytes = -1;
 
   constructor(
     private readonly format: SnapshotFormat,
@@ -133,6 +139,12 @@ class EntriesBuilder {
   }
 
   private add(name: string, value: unknown, coded: number): void {
+    if (this.format === 'structured' && isStructuredPrimitive(value)) {
+      // The common entry: no encoding, nothing to allocate.
+      this.entries.push(name, coded, value);
+      this.account(name, name.length + 6 + primitiveBytes(value), 0);
+      return;
+    }
     let encoded: EncodedValue;
     try {
       encoded = encodeValue(value, this.format, this.limits);
@@ -145,17 +157,22 @@ class EntriesBuilder {
     }
     const flags = encoded.flags | coded;
     this.entries.push(name, flags, encoded.payload);
-    let bytes: number;
     if (encoded.text === undefined) {
-      bytes = name.length + 6 + encoded.bytes;
+      this.account(name, name.length + 6 + encoded.bytes, encoded.depth);
     } else {
       const text = `${asciiJson(name)},${flags},${encoded.text}`;
       this.texts.push(text);
-      bytes = text.length + 1;
+      this.account(name, text.length + 1, encoded.depth);
     }
+  }
+
+  private account(name: string, bytes: number, depth: number): void {
     this.bytes += bytes;
-    if (this.largest === undefined || bytes > this.largest.bytes) this.largest = { name, bytes };
-    this.depth = Math.max(this.depth, encoded.depth);
+    if (bytes > this.largestBytes) {
+      this.largestBytes = bytes;
+      this.largest = name;
+    }
+    if (depth > this.depth) this.depth = depth;
     if (this.bytes > this.limits.maxBytes) {
       throw serializeError(
         name,
@@ -165,13 +182,14 @@ class EntriesBuilder {
   }
 
   finish(): EncodedEntries {
-    return Object.freeze({
-      entries: Object.freeze(this.entries),
+    // Not frozen: V8 clones a frozen array at half the speed. Typed readonly instead.
+    return {
+      entries: this.entries,
       text: this.format === 'json' ? this.texts.join(',') : undefined,
       bytes: this.bytes,
       depth: this.depth,
-      largest: this.largest?.name,
-    });
+      largest: this.largest,
+    };
   }
 }
 

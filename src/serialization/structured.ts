@@ -18,7 +18,7 @@ const envelopes = new WeakMap<EncodedEntries, StructuredSnapshot>();
 export function toStructured(encoded: EncodedEntries): StructuredSnapshot {
   let envelope = envelopes.get(encoded);
   if (envelope === undefined) {
-    envelope = Object.freeze({ v: FORMAT_VERSION, f: 's' as const, e: encoded.entries });
+    envelope = { v: FORMAT_VERSION, f: 's' as const, e: encoded.entries };
     envelopes.set(encoded, envelope);
   }
   return envelope;
