@@ -79,6 +79,10 @@ describe('two copies of the package in one thread share one state', () => {
     expect(report.contextMapAcross).toEqual([2, 2, true]);
   });
 
+  it("copy B's deserializeContext finds a var declared through copy A (one name registry)", () => {
+    expect(report.registryShared).toEqual([1, 'hello']);
+  });
+
   it('a copy with another state layout imports, then fails at first use naming both', () => {
     expect(report.otherLayoutImports).toBe(true);
     const failure = report.otherLayoutFirstUse as {

@@ -56,3 +56,25 @@ const bound = bind((a: number, b: string): boolean => a > b.length);
 expectTypeOf(bound).toEqualTypeOf<(this: unknown, a: number, b: string) => boolean>();
 
 expectTypeOf<LookupError['code']>().toEqualTypeOf<'ERR_CONTEXT_VAR_NOT_SET'>();
+
+// contextvars/serialization
+import {
+  type DeserializeOptions,
+  deserializeContext,
+  type StructuredSnapshot,
+  serializeContext,
+} from '../../src/serialization/index.js';
+
+expectTypeOf(serializeContext()).toEqualTypeOf<StructuredSnapshot>();
+expectTypeOf(serializeContext(ctx, { format: 'structured' })).toEqualTypeOf<StructuredSnapshot>();
+expectTypeOf(serializeContext(ctx, { format: 'json', key: 'k' })).toEqualTypeOf<string>();
+expectTypeOf(deserializeContext('{}')).toEqualTypeOf<Context>();
+expectTypeOf<DeserializeOptions['key']>().toEqualTypeOf<
+  | string
+  | Uint8Array
+  | import('node:crypto').KeyObject
+  | readonly (string | Uint8Array | import('node:crypto').KeyObject)[]
+  | undefined
+>();
+// @ts-expect-error the format is one of two names
+serializeContext(ctx, { format: 'xml' });
