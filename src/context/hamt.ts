@@ -272,7 +272,9 @@ function build(
   const buckets: number[][] = [];
   for (const i of members) {
     const chunk = ((keys[i] as HashedKey)._hash >>> shift) & MASK;
-    (buckets[chunk] ??= listOf<number>()).push(i);
+    const bucket = buckets[chunk];
+    if (bucket === undefined) buckets[chunk] = listOf(i);
+    else bucket.push(i);
   }
   let bitmap = 0;
   const nodeKeys = listOf<HashedKey | null>();
