@@ -34,7 +34,8 @@ export function checkVersion(version: unknown): void {
   }
 }
 
-const errorClasses = new Map(BUILT_IN_ERRORS);
+/** Error classes restored by name: built-ins and this package's own. */
+export const errorClasses = new Map(BUILT_IN_ERRORS);
 for (const ErrorClass of [LookupError, ContextError, ContextSerializationError]) {
   errorClasses.set(ErrorClass.name, ErrorClass);
 }
@@ -48,12 +49,16 @@ export function restoreErrorsAs(
 }
 
 /**
- * Reads and checks the flat `name, flags, payload` entry list of either format.
- * `countBytes` measures the payloads as the sender did (structured); json's
- * size was its text length, already checked.
+ * How much `readEntries` checks of each payload: `size-and-depth` measures it
+ * as the sender did (structured); `depth` only, when the size was checked
+ * already (json's text length); `none` on a channel only this package writes
+ * to, whose sender enforced the limits (a ContextPool's own workers).
  */
-export function readEntries(list: unknown, limits: Limits, countBytes: boolean): IncomingEntry[] {
-  const walkLimits = countBytes ? limits : { ...limits, maxBytes: Number.MAX_SAFE_INTEGER };
+export type PayloadCheck = 'size-and-depth' | 'depth' | 'none';
+
+/** Reads and checks the flat `name, flags, payload` entry list of either format. */
+export function readEntries(list: unknown, limits: Limits, check: PayloadCheck): IncomingEntry[] {
+  const walkLimits = check === 'depth' ? { ...limits, maxBytes: Number.MAX_SAFE_INTEGER } : limits;
   if (!Array.isArray(list) || list.length % 3 !== 0) {
     throw malformed('its entries are not a list of name, flags, payload');
   }
@@ -69,10 +74,12 @@ export function readEntries(list: unknown, limits: Limits, countBytes: boolean):
     }
     let value: unknown;
     try {
-      // Bounds the work on the payload as it arrived, records included.
-      bytes += name.length + 6 + inspectValue(payload, walkLimits, false).bytes;
-      if (bytes > walkLimits.maxBytes) {
-        throw new Refusal(`is larger than maxBytes (${limits.maxBytes})`);
+      if (check !== 'none') {
+        // Bounds the work on the payload as it arrived, records included.
+        bytes += name.length + 6 + inspectValue(payload, walkLimits, false).bytes;
+        if (bytes > walkLimits.maxBytes) {
+          throw new Refusal(`is larger than maxBytes (${limits.maxBytes})`);
+        }
       }
       value = (flags as number) & RECORDS ? decodeRecords(payload, limits, errorClasses) : payload;
     } catch (error) {

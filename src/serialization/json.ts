@@ -73,5 +73,5 @@ export function fromJson(text: string, limits: Limits, options: JsonReadOptions)
     throw malformed(`it is older than maxAge (${options.maxAge} ms)`);
   }
   // The text length was checked against maxBytes: only depth is left to check.
-  return readEntries(e, limits, false);
+  return readEntries(e, limits, 'depth');
 }

@@ -28,5 +28,5 @@ export function fromStructured(input: object, limits: Limits): IncomingEntry[] {
   const { v, f, e } = input as Partial<Record<string, unknown>>;
   checkVersion(v);
   if (f !== 's') throw malformed(`its format is ${JSON.stringify(f) ?? 'missing'}, not structured`);
-  return readEntries(e, limits, true);
+  return readEntries(e, limits, 'size-and-depth');
 }

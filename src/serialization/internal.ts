@@ -1,0 +1,9 @@
+/**
+ * What the workers layer uses of serialization's internals. Not exported from
+ * the package root or its subpaths.
+ */
+export { contextFromEntries, type EncodedEntries, encodeEntries } from './entries.js';
+export { errorClasses, readEntries, restoreErrorsAs } from './envelope.js';
+export { inspectValue, Refusal } from './inspect.js';
+export { type Limits, limitsFor } from './options.js';
+export { decodeRecords, encodeRecords, MalformedRecords, type WireRecord } from './records.js';

@@ -1,0 +1,69 @@
+import { withCode } from '../context/internal.js';
+import { restoreErrorsAs } from '../serialization/internal.js';
+
+export type ContextPoolErrorCode =
+  | 'ERR_WORKER_EXITED'
+  | 'ERR_TASK_RESULT'
+  | 'ERR_NOT_A_CONTEXT_POOL_TASK'
+  | 'ERR_NO_HANDLER';
+
+const BRAND = Symbol.for('contextvars.ContextPoolError');
+
+/**
+ * A failure of the pool rather than of the task: the worker running it died
+ * (`ERR_WORKER_EXITED`, the original error as `cause`), its result could not
+ * be sent back (`ERR_TASK_RESULT`), its module exports no such handler
+ * (`ERR_NO_HANDLER`), or a task reached the worker without going through
+ * ContextPool (`ERR_NOT_A_CONTEXT_POOL_TASK`).
+ */
+export class ContextPoolError extends Error {
+  readonly code: ContextPoolErrorCode;
+
+  constructor(code: ContextPoolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ContextPoolError';
+    this.code = code;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true
+    );
+  }
+}
+Object.defineProperty(ContextPoolError.prototype, BRAND, { value: true });
+restoreErrorsAs('ContextPoolError', ContextPoolError);
+
+// piscina's own errors, recognised by their fixed messages and given a code.
+const PISCINA_CODES: Readonly<Record<string, string>> = {
+  'Terminating worker thread': 'ERR_POOL_DESTROYED',
+  'Task queue is at limit': 'ERR_QUEUE_FULL',
+  'No task queue available and all Workers are busy': 'ERR_QUEUE_FULL',
+  'Close operation timed out': 'ERR_CLOSE_TIMEOUT',
+};
+
+/**
+ * What a rejection or 'error' event from piscina means to the caller. Task
+ * failures never arrive here (the entry sends them as records); what does is
+ * piscina's own errors, given a code in place, or the death of a worker.
+ */
+export function poolFailure(error: unknown, duringTask = true): Error {
+  if (error instanceof Error) {
+    if (error.name === 'AbortError') return withCode(error, 'ABORT_ERR');
+    const code = PISCINA_CODES[error.message];
+    if (code !== undefined) return withCode(error, code);
+  }
+  const what = duringTask
+    ? 'The worker running this task died before finishing it'
+    : 'A worker of the pool died while running no task';
+  return new ContextPoolError('ERR_WORKER_EXITED', `${what}: ${describeDeath(error)}`, {
+    cause: error,
+  });
+}
+
+function describeDeath(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

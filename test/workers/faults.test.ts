@@ -1,0 +1,205 @@
+// Every way a task or its worker can fail: each rejects only what it must,
+// with a coded error, and the pool keeps working.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Context, ContextVar } from '../../dist/index.js';
+import {
+  ContextPool,
+  ContextPoolError,
+  type ContextPoolOptions,
+} from '../../dist/workers/index.js';
+import { rejectionOf } from '../support/errors.js';
+
+const fixture = (name: string) => new URL(`fixtures/${name}`, import.meta.url).href;
+const requestId = new ContextVar<string>('request_id', { default: 'none' });
+
+const pools: ContextPool[] = [];
+function pool(options: Partial<ContextPoolOptions> = {}): ContextPool {
+  const created = new ContextPool({
+    filename: fixture('faults.mjs'),
+    maxThreads: 1,
+    minThreads: 1,
+    ...options,
+  });
+  pools.push(created);
+  return created;
+}
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.destroy()));
+});
+
+function inRequest<T>(id: string, fn: () => T): T {
+  return new Context().run(() => {
+    requestId.set(id);
+    return fn();
+  });
+}
+
+describe('a task that throws', () => {
+  const faults = pool();
+
+  it("rejects with the worker's error: class, message, stack, cause, code and own primitive properties", async () => {
+    const ctx = new Context();
+    const error = (await ctx.run(() => {
+      requestId.set('r-throw');
+      return rejectionOf(faults.runInContext({ message: 'boom' }, { name: 'throwCoded' }));
+    })) as RangeError & Record<string, unknown>;
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe('boom');
+    expect(error.stack).toMatch(/throwCoded .*faults\.mjs/);
+    expect(error.cause).toBeInstanceOf(TypeError);
+    expect((error.cause as Error).message).toBe('cause of boom');
+    expect([error.code, error.errno, error.seenRequest]).toEqual(['E_TASK', 7, 'r-throw']);
+    // The caller's context is untouched.
+    expect(ctx.get(requestId)).toBe('r-throw');
+  });
+
+  it('keeps the name of other error classes, and carries non-errors and uncarryable errors', async () => {
+    const custom = (await rejectionOf(faults.run(undefined, { name: 'throwCustom' }))) as Error & {
+      code: string;
+    };
+    expect([custom.name, custom.code, custom.message]).toEqual([
+      'QuotaError',
+      'E_QUOTA',
+      'over quota',
+    ]);
+    expect(await rejectionOf(faults.run(undefined, { name: 'throwString' }))).toBe('a bare string');
+    const reduced = (await rejectionOf(
+      faults.run(undefined, { name: 'throwUncarryable' }),
+    )) as Error & {
+      code: string;
+    };
+    expect([reduced.message, reduced.code]).toEqual(['has a function cause', 'E_KEEP']);
+  });
+});
+
+describe('a result that cannot be cloned', () => {
+  it('rejects that task alone with ERR_TASK_RESULT; the worker lives and its siblings finish', async () => {
+    const shared = pool({ concurrentTasksPerWorker: 4 });
+    const before = await shared.run(undefined, { name: 'whoAmI' });
+    const sibling = inRequest('sibling', () => shared.runInContext({ ms: 30 }, { name: 'slow' }));
+    const error = await rejectionOf(shared.run(undefined, { name: 'returnFunction' }));
+    expect(error).toBeInstanceOf(ContextPoolError);
+    expect(error).toMatchObject({ code: 'ERR_TASK_RESULT' });
+    expect((error as Error).message).toMatch(/at \.callback is a function/);
+    expect(await sibling).toBe('sibling');
+    expect(await shared.run(undefined, { name: 'whoAmI' })).toBe(before);
+  });
+});
+
+describe('a worker that dies', () => {
+  it.each([
+    ['process.exit', 'exitWorker', { code: 3 }, /exited with code: 3/],
+    ['an uncaught exception', 'crashLater', {}, /uncaught in a timer/],
+  ])(
+    'on %s rejects its own tasks with ERR_WORKER_EXITED; queued tasks then run with their own contexts',
+    async (_how, name, task, cause) => {
+      const dying = pool({ concurrentTasksPerWorker: 2 });
+      const firstThread = await dying.run(undefined, { name: 'whoAmI' });
+      const onSameWorker = inRequest('victim', () =>
+        dying.runInContext({ ms: 10_000 }, { name: 'slow' }),
+      );
+      const killer = dying.run(task, { name });
+      const queued = ['q-1', 'q-2', 'q-3'].map((id) =>
+        inRequest(id, () => dying.runInContext({ ms: 1 }, { name: 'slow' })),
+      );
+      for (const failed of [await rejectionOf(killer), await rejectionOf(onSameWorker)]) {
+        expect(failed).toBeInstanceOf(ContextPoolError);
+        expect(failed).toMatchObject({ code: 'ERR_WORKER_EXITED' });
+        expect(String(((failed as Error).cause as Error)?.message)).toMatch(cause);
+      }
+      expect(await Promise.all(queued)).toEqual(['q-1', 'q-2', 'q-3']);
+      expect(await dying.run(undefined, { name: 'whoAmI' })).not.toBe(firstThread);
+    },
+  );
+
+  it('out of memory (resourceLimits) rejects with ERR_WORKER_EXITED and the pool replaces the worker', async () => {
+    const small = pool({
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
+    });
+    const error = await rejectionOf(small.run(undefined, { name: 'exhaustMemory' }));
+    expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED' });
+    expect(((error as Error).cause as { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
+    expect(
+      await inRequest('after-oom', () => small.runInContext({ ms: 1 }, { name: 'slow' })),
+    ).toBe('after-oom');
+  });
+
+  it('between tasks, does not end the process: it is a coded warning, or an error event for listeners', async () => {
+    const quiet = pool();
+    const warned = new Promise<Error>((resolve) => {
+      const onWarning = (warning: Error) => {
+        if ((warning as { code?: string }).code !== 'ERR_WORKER_EXITED') return;
+        process.off('warning', onWarning);
+        resolve(warning);
+      };
+      process.on('warning', onWarning);
+    });
+    expect(await quiet.run(undefined, { name: 'crashAfterReturn' })).toBe('returned');
+    const warning = await warned;
+    expect(warning).toMatchObject({ name: 'ContextPoolError', code: 'ERR_WORKER_EXITED' });
+    expect(warning.message).toMatch(/died while running no task/);
+    expect(String((warning.cause as Error).message)).toMatch(/thrown after the task returned/);
+
+    const listened = pool();
+    const heard = new Promise<unknown>((resolve) => listened.on('error', resolve));
+    expect(await listened.run(undefined, { name: 'crashAfterReturn' })).toBe('returned');
+    expect(await heard).toMatchObject({ message: 'thrown after the task returned' });
+    // Both pools replaced their workers and keep working.
+    expect(await quiet.run(undefined, { name: 'whoAmI' })).toEqual(expect.any(Number));
+    expect(await listened.run(undefined, { name: 'whoAmI' })).toEqual(expect.any(Number));
+  });
+});
+
+describe("piscina's own failures get a code", () => {
+  it('an aborted task rejects with AbortError, code ABORT_ERR', async () => {
+    const abortable = pool();
+    const controller = new AbortController();
+    const running = abortable.run({ ms: 10_000 }, { name: 'slow', signal: controller.signal });
+    controller.abort();
+    const error = (await rejectionOf(running)) as Error & { code: string };
+    expect([error.name, error.code]).toEqual(['AbortError', 'ABORT_ERR']);
+    expect(await abortable.run(undefined, { name: 'whoAmI' })).toEqual(expect.any(Number));
+  });
+
+  it('a full queue rejects with ERR_QUEUE_FULL', async () => {
+    const tight = pool({ maxQueue: 1 });
+    const running = tight.run({ ms: 50 }, { name: 'slow' });
+    const queued = tight.run({ ms: 1 }, { name: 'slow' });
+    const overflow = await rejectionOf(tight.run({ ms: 1 }, { name: 'slow' }));
+    expect(overflow).toMatchObject({ code: 'ERR_QUEUE_FULL', message: 'Task queue is at limit' });
+    await Promise.all([running, queued]);
+  });
+
+  it('destroy() with tasks in flight and queued rejects them all with ERR_POOL_DESTROYED; none is lost', async () => {
+    const doomed = new ContextPool({
+      filename: fixture('faults.mjs'),
+      maxThreads: 1,
+      minThreads: 1,
+    });
+    const tasks = Array.from({ length: 5 }, () => doomed.run({ ms: 10_000 }, { name: 'slow' }));
+    const settled = Promise.allSettled(tasks);
+    await new Promise((resolve) => setImmediate(resolve));
+    await doomed.destroy();
+    const outcomes = await settled;
+    expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
+    for (const outcome of outcomes) {
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+        code: 'ERR_POOL_DESTROYED',
+      });
+    }
+  });
+
+  it('close() waits for tasks; a close that times out rejects with ERR_CLOSE_TIMEOUT', async () => {
+    const closing = new ContextPool({
+      filename: fixture('faults.mjs'),
+      maxThreads: 1,
+      closeTimeout: 20,
+    });
+    const slow = closing.run({ ms: 1_000 }, { name: 'slow' }).catch((error: unknown) => error);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await rejectionOf(closing.close())).toMatchObject({ code: 'ERR_CLOSE_TIMEOUT' });
+    await closing.destroy();
+    await slow;
+  });
+});
