@@ -1,0 +1,183 @@
+/**
+ * comlink with context: `wrap` and `expose` with comlink's names and
+ * signatures; every proxied call runs, on the exposing side, inside a copy of
+ * the caller's context at the time of the call. The rest of comlink is
+ * re-exported unchanged, and comlink is imported by its bare name only, so
+ * `Comlink.proxy` callbacks made with the user's own import keep working. No
+ * global comlink handler is replaced: the context travels at the endpoint.
+ */
+import { MessagePort, Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
+import { Context, copyContext } from '../context/index.js';
+import {
+  contextFromEntries,
+  encodeEntries,
+  limitsFor,
+  readEntries,
+} from '../serialization/internal.js';
+import { decodeThrown, encodeThrown, isThrownMessage } from './protocol.js';
+
+export * from 'comlink';
+
+/** Where the caller's snapshot rides on a comlink request message. */
+const SNAPSHOT = '__contextvarsSnapshot';
+/** The exposed object's hidden method that runs every APPLY, so thrown errors keep their fields. */
+const DISPATCH = '__contextvarsApply';
+const REQUESTS = new Set(['GET', 'SET', 'APPLY', 'CONSTRUCT', 'ENDPOINT', 'RELEASE']);
+const LIMITS = limitsFor('structured', {});
+
+type Listener = Parameters<Comlink.Endpoint['addEventListener']>[1];
+type TransferList = Parameters<Comlink.Endpoint['postMessage']>[1];
+type MessageLike = Record<string, unknown>;
+
+// The adapter is CommonJS (`module.exports = nodeEndpoint`); its typings say `export default`.
+const nodeEndpoint = nodeAdapter as unknown as (endpoint: Worker | MessagePort) => Comlink.Endpoint;
+
+/** A comlink Endpoint, or a Node Worker / MessagePort (adapted with comlink's node adapter). */
+export type ContextEndpoint = Comlink.Endpoint | Worker | MessagePort;
+
+function asEndpoint(endpoint: ContextEndpoint): Comlink.Endpoint {
+  return endpoint instanceof Worker || endpoint instanceof MessagePort
+    ? nodeEndpoint(endpoint)
+    : endpoint;
+}
+
+/**
+ * `Comlink.wrap` over an endpoint that sends the caller's context with every
+ * call. Errors the other side throws arrive with their code and other own
+ * primitive properties.
+ */
+export function wrap<T>(endpoint: ContextEndpoint, target?: unknown): Comlink.Remote<T> {
+  return Comlink.wrap<T>(contextualEndpoint(asEndpoint(endpoint), false), target);
+}
+
+/**
+ * `Comlink.expose` over an endpoint whose every incoming call runs inside a
+ * copy of the caller's context, as do the awaits and callbacks it starts.
+ */
+export function expose(
+  object: unknown,
+  endpoint: ContextEndpoint = globalThis as unknown as Comlink.Endpoint,
+  allowedOrigins?: (string | RegExp)[],
+): void {
+  Comlink.expose(
+    withDispatch(object),
+    contextualEndpoint(asEndpoint(endpoint), true),
+    allowedOrigins,
+  );
+}
+
+function contextualEndpoint(endpoint: Comlink.Endpoint, exposing: boolean): Comlink.Endpoint {
+  const listeners = new WeakMap<object, (event: MessageEvent) => void>();
+  return {
+    postMessage(message: unknown, transfer?: TransferList) {
+      endpoint.postMessage(isRequest(message) ? withSnapshot(message) : message, transfer);
+    },
+    addEventListener(type: string, listener: Listener) {
+      const adapted = (event: MessageEvent) => {
+        const data = event.data as MessageLike | undefined;
+        const entries = data?.[SNAPSHOT];
+        if (!Array.isArray(entries)) {
+          deliver(listener, exposing ? event : withErrorFields(event));
+          return;
+        }
+        const ctx =
+          entries.length === 0
+            ? new Context()
+            : contextFromEntries(readEntries(entries, LIMITS, 'size-and-depth'));
+        ctx.run(deliver, listener, exposing ? throughDispatch(event) : event);
+      };
+      listeners.set(listener, adapted);
+      endpoint.addEventListener(type, adapted as Listener);
+    },
+    removeEventListener(type: string, listener: Listener) {
+      const adapted = listeners.get(listener);
+      if (adapted !== undefined) endpoint.removeEventListener(type, adapted as Listener);
+    },
+    ...(endpoint.start === undefined ? {} : { start: endpoint.start.bind(endpoint) }),
+  };
+}
+
+function isRequest(message: unknown): message is MessageLike {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    REQUESTS.has((message as MessageLike).type as string)
+  );
+}
+
+function withSnapshot(message: MessageLike): MessageLike {
+  return { ...message, [SNAPSHOT]: encodeEntries(copyContext(), 'structured', LIMITS).entries };
+}
+
+function deliver(listener: Listener, event: MessageEvent): void {
+  if (typeof listener === 'function') (listener as (event: MessageEvent) => void)(event);
+  else (listener as { handleEvent(event: MessageEvent): void }).handleEvent(event);
+}
+
+/** Sends every APPLY through the dispatcher: comlink itself would keep only message, name and stack. */
+function throughDispatch(event: MessageEvent): MessageEvent {
+  const data = event.data as MessageLike;
+  if (data.type !== 'APPLY') return event;
+  const path = (data.path as unknown[] | undefined) ?? [];
+  const argumentList = (data.argumentList as unknown[] | undefined) ?? [];
+  const rewritten = {
+    ...data,
+    path: [DISPATCH],
+    argumentList: [{ type: 'RAW', value: path }, ...argumentList],
+  };
+  return { data: rewritten, origin: event.origin } as MessageEvent;
+}
+
+function withDispatch(object: unknown): unknown {
+  const target = object as Record<PropertyKey, unknown>;
+  const dispatch = (path: PropertyKey[], ...args: unknown[]) => {
+    let parent: unknown = target;
+    let fn: unknown = target;
+    for (const [i, key] of path.entries()) {
+      if (i === path.length - 1) parent = fn;
+      fn = (fn as Record<PropertyKey, unknown>)[key];
+    }
+    if (path.length === 0) parent = target;
+    try {
+      const result = (fn as (...a: unknown[]) => unknown).apply(parent, args);
+      return result instanceof Promise ? result.catch(throwCarried) : result;
+    } catch (thrown) {
+      return throwCarried(thrown);
+    }
+  };
+  return new Proxy(target, {
+    get: (t, key, receiver) => (key === DISPATCH ? dispatch : Reflect.get(t, key, receiver)),
+  });
+}
+
+function throwCarried(thrown: unknown): never {
+  throw encodeThrown(thrown);
+}
+
+/** A thrown value that came back as records, turned into the fields comlink assigns onto its Error. */
+function withErrorFields(event: MessageEvent): MessageEvent {
+  const data = event.data as MessageLike | undefined;
+  const serialized = data?.value as { isError?: boolean; value?: unknown } | undefined;
+  if (data?.type !== 'HANDLER' || data.name !== 'throw' || !isThrownMessage(serialized?.value))
+    return event;
+  const thrown = decodeThrown(serialized.value);
+  const value =
+    thrown instanceof Error
+      ? { isError: true, value: errorFields(thrown) }
+      : { isError: false, value: thrown };
+  return { data: { ...data, value }, origin: event.origin } as MessageEvent;
+}
+
+function errorFields(error: Error): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    message: error.message,
+    name: error.name,
+    stack: error.stack,
+  };
+  if ('cause' in error) fields.cause = error.cause;
+  for (const key of Object.keys(error))
+    fields[key] = (error as unknown as Record<string, unknown>)[key];
+  return fields;
+}
