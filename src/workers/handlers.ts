@@ -1,7 +1,10 @@
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ContextPoolError } from './errors.js';
 
 type Handler = (task: unknown) => unknown;
+
+const requireHere = createRequire(import.meta.url);
 
 const handlers = new Map<string, Promise<Handler>>();
 
@@ -30,8 +33,29 @@ export function handlerFor(url: string, name: string): Promise<Handler> {
   return handler;
 }
 
+/**
+ * Imports the module; if `import()` does not know its file extension (a `.ts`
+ * file on Node 20, whose workers ignore `--import` hooks), `require()` gets a
+ * chance, so a CommonJS hook such as `--require tsx/cjs` can load it, as
+ * piscina itself would.
+ */
+async function importModule(url: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if (
+      (error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' ||
+      !url.startsWith('file:')
+    ) {
+      throw error;
+    }
+    const required = requireHere(fileURLToPath(url)) as Record<string, unknown>;
+    return { default: required, ...required };
+  }
+}
+
 async function load(url: string, name: string): Promise<Handler> {
-  const module = (await import(url)) as Record<string, unknown>;
+  const module = await importModule(url);
   const fallback = module.default as Record<string, unknown> | Handler | undefined;
   // ESM exports, or a CommonJS module's `module.exports` (a function, or an object of them).
   const candidate =
