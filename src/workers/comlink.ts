@@ -18,7 +18,31 @@ import {
 } from '../serialization/internal.js';
 import { decodeThrown, encodeThrown, isThrownMessage } from './protocol.js';
 
-export * from 'comlink';
+export type {
+  Endpoint,
+  Local,
+  LocalObject,
+  ProxyMarked,
+  ProxyMethods,
+  ProxyOrClone,
+  Remote,
+  RemoteObject,
+  TransferHandler,
+  UnproxyOrClone,
+} from 'comlink';
+// Named, not `export *`: re-exporting a CommonJS module with `export *` also
+// re-exports its 'module.exports', which Node 24 then hands to require() in
+// place of this module (plain comlink, without the context).
+export {
+  createEndpoint,
+  finalizer,
+  proxy,
+  proxyMarker,
+  releaseProxy,
+  transfer,
+  transferHandlers,
+  windowEndpoint,
+} from 'comlink';
 
 /** Where the caller's snapshot rides on a comlink request message. */
 const SNAPSHOT = '__contextvarsSnapshot';

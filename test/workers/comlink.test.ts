@@ -113,6 +113,21 @@ describe('contextvars/comlink', () => {
     expect(reexportedProxy).toBe(Comlink.proxy);
   });
 
+  it('require() and import give the contextual wrap and expose on every Node, and the rest of comlink as is', async () => {
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const required = require('contextvars/comlink') as Record<string, unknown>;
+    const plainRequired = require('comlink') as Record<string, unknown>;
+    const imported = (await import('contextvars/comlink')) as Record<string, unknown>;
+    for (const ours of [required, imported]) {
+      expect(ours.wrap).not.toBe(plainRequired.wrap);
+      expect(ours.expose).not.toBe(plainRequired.expose);
+      expect(ours.proxy).toBe(plainRequired.proxy);
+      expect(ours.transferHandlers).toBe(plainRequired.transferHandlers);
+      expect(Object.keys(ours)).not.toContain('module.exports');
+    }
+  });
+
   it('replaces no global comlink handler: plain comlink in the same process is unaffected', async () => {
     expect(new Map(Comlink.transferHandlers)).toEqual(handlersBefore);
     const plainWorker = new Worker(fixture('plain-comlink-worker.mjs'));
