@@ -270,6 +270,19 @@ export function writeEntry(
   if (!present) ctx._size++;
 }
 
+/** @internal Binds `variable` to `value` in `ctx`, whether or not it had a value. */
+export function putEntry(ctx: ContextState, variable: VarState, value: unknown): void {
+  writeEntry(ctx, variable, value, hamtGet(ctx._map, variable) !== ABSENT);
+}
+
+/** @internal Sets (or, with undefined, removes) the pending entry `name` of `ctx`. */
+export function putPending(ctx: ContextState, name: string, entry: PendingEntry | undefined): void {
+  const next = new Map(ctx._pending ?? []);
+  if (entry === undefined) next.delete(name);
+  else next.set(name, entry);
+  ctx._pending = next.size === 0 ? null : next;
+}
+
 /** Removes `variable` from `ctx`, if it is there. */
 export function eraseEntry(ctx: ContextState, variable: VarState): void {
   const next = hamtDelete(ctx._map, variable);

@@ -241,6 +241,70 @@ export function hamtForEach(map: Hamt, visit: (key: HashedKey, value: unknown) =
 }
 
 /**
+ * Calls `changed(key, value)` for every key whose value in `next` differs from
+ * its value in `base` (by `Object.is`) or that `base` lacks, and `removed(key)`
+ * for every key of `base` that `next` lacks, until either returns true (stop).
+ * Subtrees the two maps share are skipped, and nodes with the same layout are
+ * compared slot by slot, so the work follows the difference, not the size of
+ * the maps. Returns true if it was stopped.
+ */
+export function hamtDiff(
+  base: Hamt,
+  next: Hamt,
+  changed: (key: HashedKey, value: unknown) => boolean,
+  removed: (key: HashedKey) => boolean,
+): boolean {
+  if (base === next) return false;
+  if (base === null) return everyEntry(next, changed);
+  if (next === null) return everyEntry(base, removed);
+  if (base.bitmap !== 0 && base.bitmap === next.bitmap && sameKeys(base.keys, next.keys)) {
+    for (let i = 0; i < base.keys.length; i++) {
+      const key = base.keys[i] as HashedKey | null;
+      const before = base.values[i];
+      const after = next.values[i];
+      if (key === null) {
+        if (hamtDiff(before as HamtNode, after as HamtNode, changed, removed)) return true;
+      } else if (!Object.is(before, after) && changed(key, after)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  const old = new Map<HashedKey, unknown>();
+  hamtForEach(base, (key, value) => old.set(key, value));
+  const stopped = everyEntry(next, (key, value) => {
+    const stop = (!old.has(key) || !Object.is(old.get(key), value)) && changed(key, value);
+    old.delete(key);
+    return stop;
+  });
+  if (stopped) return true;
+  for (const key of old.keys()) if (removed(key)) return true;
+  return false;
+}
+
+/** Visits entries until `visit` returns true; returns whether it did. */
+function everyEntry(map: Hamt, visit: (key: HashedKey, value: unknown) => boolean): boolean {
+  if (map === null) return false;
+  const { keys, values } = map;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k === null || k === undefined) {
+      if (everyEntry(values[i] as HamtNode, visit)) return true;
+    } else if (visit(k, values[i])) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function sameKeys(a: readonly (HashedKey | null)[], b: readonly (HashedKey | null)[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * A map of distinct `keys` to `values` built in one pass, instead of one
  * path-copying insert per key.
  */

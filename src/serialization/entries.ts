@@ -4,8 +4,11 @@ import {
   contextOf,
   declaredVar,
   decodeArrived,
+  eraseEntry,
   hamtForEach,
   type PendingEntry,
+  putEntry,
+  putPending,
   shareMap,
   type VarState,
 } from '../context/internal.js';
@@ -24,6 +27,8 @@ export interface EncodedEntries {
   readonly depth: number;
   /** The var whose entry is largest: named when the whole is too large. */
   readonly largest: string | undefined;
+  /** Every value is a primitive or deep-frozen data and no codec ran: the entries never go stale. */
+  readonly cacheable: boolean;
 }
 
 interface CachedEntries {
@@ -189,6 +194,7 @@ class EntriesBuilder {
       bytes: this.bytes,
       depth: this.depth,
       largest: this.largest,
+      cacheable: this.cacheable,
     };
   }
 }
@@ -215,25 +221,59 @@ export function contextFromEntries(incoming: readonly IncomingEntry[]): Context 
   const values: unknown[] = [];
   let pending: Map<string, PendingEntry> | null = null;
   const seen = new Set<string>();
-  for (const { name, value, coded } of incoming) {
-    if (seen.has(name))
-      throw deserializeError(`The snapshot holds '${name}' twice`, { varName: name });
-    seen.add(name);
-    const variable = declaredVar(name);
-    if (typeof variable === 'number') {
-      throw deserializeError(
-        `Cannot deserialize the context: ${variable} propagating ContextVars are named ` +
-          `'${name}' in this thread, and across threads a name must mean one var`,
-        { varName: name },
-      );
+  for (const entry of incoming) {
+    if (seen.has(entry.name)) {
+      throw deserializeError(`The snapshot holds '${entry.name}' twice`, { varName: entry.name });
     }
+    seen.add(entry.name);
+    const variable = receivingVar(entry.name);
     if (variable === undefined) {
       pending ??= new Map();
-      pending.set(name, { value, coded });
+      pending.set(entry.name, { value: entry.value, coded: entry.coded });
     } else {
       vars.push(variable);
-      values.push(coded ? decodeArrived(variable, value) : value);
+      values.push(arrivedValue(variable, entry));
     }
   }
   return contextOf(vars, values, pending);
+}
+
+/**
+ * Applies the difference between two snapshots to a context built from the
+ * first: `changed` entries are set (or stay pending) as `contextFromEntries`
+ * would set them, `removed` names are taken out.
+ */
+export function applyChanges(
+  ctx: ContextState,
+  changed: readonly IncomingEntry[],
+  removed: readonly string[],
+): void {
+  for (const entry of changed) {
+    const variable = receivingVar(entry.name);
+    if (variable === undefined)
+      putPending(ctx, entry.name, { value: entry.value, coded: entry.coded });
+    else putEntry(ctx, variable, arrivedValue(variable, entry));
+  }
+  for (const name of removed) {
+    const variable = receivingVar(name);
+    if (variable === undefined) putPending(ctx, name, undefined);
+    else eraseEntry(ctx, variable);
+  }
+}
+
+/** The one propagating var declared here with `name`; refuses a name two of them declare. */
+function receivingVar(name: string): VarState | undefined {
+  const variable = declaredVar(name);
+  if (typeof variable === 'number') {
+    throw deserializeError(
+      `Cannot deserialize the context: ${variable} propagating ContextVars are named ` +
+        `'${name}' in this thread, and across threads a name must mean one var`,
+      { varName: name },
+    );
+  }
+  return variable;
+}
+
+function arrivedValue(variable: VarState, entry: IncomingEntry): unknown {
+  return entry.coded ? decodeArrived(variable, entry.value) : entry.value;
 }

@@ -2,7 +2,9 @@
  * What the workers layer uses of serialization's internals. Not exported from
  * the package root or its subpaths.
  */
-export { contextFromEntries, type EncodedEntries, encodeEntries } from './entries.js';
+
+export { type EncodedValue, encodeValue, FROZEN } from './encode-value.js';
+export { applyChanges, contextFromEntries, type EncodedEntries, encodeEntries } from './entries.js';
 export { errorClasses, readEntries, restoreErrorsAs } from './envelope.js';
 export { inspectValue, Refusal } from './inspect.js';
 export { type Limits, limitsFor } from './options.js';

@@ -6,31 +6,51 @@ type Handler = (task: unknown) => unknown;
 
 const requireHere = createRequire(import.meta.url);
 
-const handlers = new Map<string, Promise<Handler>>();
+/** Handlers by the pool's id for their (module, export): loaded, or loading. */
+const handlers = new Map<number, Handler | Promise<Handler>>();
 
 /** A module reference as `import()` takes it: file paths become file URLs. */
 export function moduleUrl(filename: string): string {
-  return /^[a-z][a-z\d+.-]*:/i.test(filename) && !/^[a-z]:[\\/]/i.test(filename)
-    ? filename
-    : pathToFileURL(filename).href;
+  let url = urls.get(filename);
+  if (url === undefined) {
+    url =
+      /^[a-z][a-z\d+.-]*:/i.test(filename) && !/^[a-z]:[\\/]/i.test(filename)
+        ? filename
+        : pathToFileURL(filename).href;
+    urls.set(filename, url);
+  }
+  return url;
 }
 
+const urls = new Map<string, string>();
+
 /**
- * The user's handler, loaded once per module and export. Called before a task
- * enters its context, so the module's top-level code (and any timer it starts)
- * runs in the worker's root context, never in the context of the task that
- * happened to load it.
+ * The user's handler for the pool's handler id, loaded once. Called before a
+ * task enters its context, so the module's top-level code (and any timer it
+ * starts) runs in the worker's root context, never in the context of the task
+ * that happened to load it. Undefined when this worker does not know the id
+ * and the message does not say what it stands for.
  */
-export function handlerFor(url: string, name: string): Promise<Handler> {
-  const key = `${url}#${name}`;
-  let handler = handlers.get(key);
-  if (handler === undefined) {
-    handler = load(url, name);
-    handlers.set(key, handler);
-    // A failed load is retried by the next task rather than cached.
-    handler.catch(() => handlers.delete(key));
-  }
-  return handler;
+export function handlerById(
+  id: number,
+  url: string | null,
+  name: string | null,
+): Handler | Promise<Handler> | undefined {
+  const known = handlers.get(id);
+  if (known !== undefined || url === null || name === null) return known;
+  const loading = load(url, name).then(
+    (handler) => {
+      handlers.set(id, handler);
+      return handler;
+    },
+    (error: unknown) => {
+      // A failed load is retried by the next task rather than remembered.
+      handlers.delete(id);
+      throw error;
+    },
+  );
+  handlers.set(id, loading);
+  return loading;
 }
 
 /**

@@ -3,16 +3,18 @@ import { Piscina } from 'piscina';
 import { BRAND } from '../context/brand.js';
 import { type Context, copyContext } from '../context/index.js';
 import { invalidArgType } from '../context/internal.js';
-import { encodeEntries, limitsFor } from '../serialization/internal.js';
+import { limitsFor } from '../serialization/internal.js';
 import { poolFailure } from './errors.js';
 import { moduleUrl } from './handlers.js';
 import {
   decodeThrown,
+  encodeTask,
+  isMiss,
   isThrownMessage,
-  PROTOCOL,
   type TaskMessage,
   unwrapMovable,
 } from './protocol.js';
+import { SnapshotSender } from './snapshots.js';
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
 type PiscinaRunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
@@ -54,7 +56,6 @@ export const CONTEXT_POOL_DEFAULTS = {
 } as const satisfies Partial<PiscinaOptions>;
 
 const ENTRY = new URL('./entry.js', import.meta.url).href;
-const SNAPSHOT_LIMITS = limitsFor('structured', {});
 
 /**
  * A piscina pool whose tasks keep the caller's context.
@@ -74,6 +75,13 @@ export class ContextPool {
   readonly piscina: Piscina;
   readonly #filename: string | undefined;
   readonly #name: string;
+  readonly #snapshots = new SnapshotSender(limitsFor('structured', {}));
+  readonly #handlers = new Map<string, number>();
+  /** How many tasks named each handler's module so far. */
+  readonly #introductions = new Map<number, number>();
+  readonly #threadsToIntroduce: number;
+  /** Tasks sent back by a worker that lacked their handler or base, and sent again. */
+  #misses = 0;
 
   constructor(options: ContextPoolOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -94,6 +102,7 @@ export class ContextPool {
       filename: ENTRY,
       name: 'default',
     });
+    this.#threadsToIntroduce = 2 * this.piscina.options.maxThreads;
     // An error outside any task (a worker dying between tasks, a close that
     // timed out) is piscina's 'error' event. This listener comes first: it
     // gives the error its code before anyone else sees it, and, when nobody
@@ -110,11 +119,7 @@ export class ContextPool {
   runInContext<R = unknown>(task: unknown, options: RunInContextOptions = {}): Promise<R> {
     try {
       const context = options.context === undefined ? copyContext() : checkContext(options.context);
-      return this.#submit<R>(
-        task,
-        options,
-        encodeEntries(context, 'structured', SNAPSHOT_LIMITS).entries,
-      );
+      return this.#submit<R>(task, options, context);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -129,7 +134,7 @@ export class ContextPool {
     }
   }
 
-  #submit<R>(task: unknown, options: RunOptions, entries: readonly unknown[] | null): Promise<R> {
+  #submit<R>(task: unknown, options: RunOptions, context: Context | null): Promise<R> {
     if (typeof options !== 'object' || options === null) {
       throw invalidArgType('options', 'an object', options);
     }
@@ -139,22 +144,59 @@ export class ContextPool {
     }
     // A task wrapped by Piscina.move() travels unwrapped inside the message.
     const movable = unwrapMovable(task);
-    const message: TaskMessage = {
-      cv: PROTOCOL,
-      m: moduleUrl(filename),
-      n: options.name ?? this.#name,
-      e: entries,
-      t: movable === undefined ? task : movable.value,
-    };
     const transferList = [...(options.transferList ?? []), ...(movable?.transferList ?? [])];
-    return this.piscina
-      .run(message, {
-        ...(transferList.length > 0
-          ? { transferList: transferList as PiscinaRunOptions['transferList'] }
-          : {}),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      })
-      .catch(rethrowTaskFailure) as Promise<R>;
+    let snapshot = context === null ? null : this.#snapshots.fieldsFor(context);
+    const url = moduleUrl(filename);
+    const exportName = options.name ?? this.#name;
+    const handler = this.#handlerId(url, exportName);
+    const payload = movable === undefined ? task : movable.value;
+    const runOptions = {
+      ...(transferList.length > 0
+        ? { transferList: transferList as PiscinaRunOptions['transferList'] }
+        : {}),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
+    // Transferred objects cannot be sent twice: such a task carries everything at once.
+    if (transferList.length > 0) {
+      if (context !== null && snapshot !== null)
+        snapshot = this.#snapshots.withBase(snapshot, context);
+      return this.#post(encodeTask(handler, url, exportName, snapshot, payload), runOptions);
+    }
+    // The first tasks of a handler name its module, so most workers learn it without a miss.
+    const introduce = (this.#introductions.get(handler) ?? 0) < this.#threadsToIntroduce;
+    if (introduce) this.#introductions.set(handler, (this.#introductions.get(handler) ?? 0) + 1);
+    const message = encodeTask(
+      handler,
+      introduce ? url : null,
+      introduce ? exportName : null,
+      snapshot,
+      payload,
+    );
+    return this.piscina.run(message, runOptions).then(undefined, (error: unknown) => {
+      if (!isMiss(error)) return rethrowTaskFailure(error);
+      this.#misses++;
+      // The worker lacked the handler or the base: once more, with both.
+      const full =
+        context === null || snapshot === null
+          ? snapshot
+          : this.#snapshots.withBase(snapshot, context);
+      return this.#post(encodeTask(handler, url, exportName, full, payload), runOptions);
+    }) as Promise<R>;
+  }
+
+  #post<R>(message: TaskMessage, runOptions: PiscinaRunOptions): Promise<R> {
+    return this.piscina.run(message, runOptions).catch(rethrowTaskFailure) as Promise<R>;
+  }
+
+  /** A small id for a (module, export) pair, so tasks need not carry the URL. */
+  #handlerId(url: string, exportName: string): number {
+    const key = `${exportName}\0${url}`;
+    let id = this.#handlers.get(key);
+    if (id === undefined) {
+      id = this.#handlers.size + 1;
+      this.#handlers.set(key, id);
+    }
+    return id;
   }
 
   /**
@@ -189,8 +231,9 @@ export class ContextPool {
     return this.piscina.queueSize;
   }
 
+  /** Tasks finished, not counting the round trips of tasks a worker sent back for a missing base. */
   get completed(): number {
-    return this.piscina.completed;
+    return this.piscina.completed - this.#misses;
   }
 
   get utilization(): number {

@@ -5,6 +5,7 @@ import {
   type Hamt,
   type HashedKey,
   hamtDelete,
+  hamtDiff,
   hamtEntries,
   hamtFromEntries,
   hamtGet,
@@ -88,6 +89,81 @@ describe('HAMT', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('diffs two versions exactly: every change and removal, nothing else', () => {
+    const opArb = fc.record({
+      set: fc.boolean(),
+      key: fc.nat({ max: 60 }),
+      value: fc.nat({ max: 3 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(opArb, { maxLength: 60 }),
+        fc.array(opArb, { maxLength: 12 }),
+        fc.boolean(),
+        (first, second, collide) => {
+          const pool = keys(
+            Array.from({ length: 61 }, (_, i) =>
+              collide ? (hashPool[i % hashPool.length] ?? 0) : i * 7,
+            ),
+          );
+          const apply = (start: Hamt, ops: typeof first) =>
+            ops.reduce<Hamt>(
+              (map, op) =>
+                op.set
+                  ? hamtSet(map, pool[op.key] as HashedKey, op.value)
+                  : hamtDelete(map, pool[op.key] as HashedKey),
+              start,
+            );
+          const base = apply(null, first);
+          const next = apply(base, second);
+          const changed = new Map<HashedKey, unknown>();
+          const removed = new Set<HashedKey>();
+          hamtDiff(
+            base,
+            next,
+            (key, value) => {
+              changed.set(key, value);
+              return false;
+            },
+            (key) => {
+              removed.add(key);
+              return false;
+            },
+          );
+          const before = contents(base);
+          const after = contents(next);
+          const expectedChanged = new Map(
+            [...after].filter(([k, v]) => !before.has(k) || !Object.is(before.get(k), v)),
+          );
+          const expectedRemoved = new Set([...before.keys()].filter((k) => !after.has(k)));
+          expect(changed).toEqual(expectedChanged);
+          expect(removed).toEqual(expectedRemoved);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('stops a diff as soon as a visitor asks', () => {
+    const many = keys(Array.from({ length: 100 }, (_, i) => i));
+    const base = hamtFromEntries(
+      many,
+      many.map(() => 0),
+    );
+    const next = hamtFromEntries(
+      many,
+      many.map(() => 1),
+    );
+    let visits = 0;
+    const stopped = hamtDiff(
+      base,
+      next,
+      () => ++visits === 3,
+      () => false,
+    );
+    expect([stopped, visits]).toEqual([true, 3]);
   });
 
   it('returns the same map when a set changes nothing or a delete finds nothing', () => {
