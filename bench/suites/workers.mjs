@@ -31,15 +31,14 @@ const rawRun = (n) =>
     raw.postMessage(n);
   });
 
-function contextWith(n, extra = {}) {
+function contextWith(n) {
   const ctx = new Context();
   const vars = Array.from(
     { length: n },
     (_, i) => new ContextVar(i === 0 ? 'request_id' : `bench_var_${n}_${i}`),
   );
   ctx.run(() => {
-    vars.forEach((v, i) => v.set(i === 0 ? 'r-0' : `value-${i}`));
-    for (const [v, value] of Object.entries(extra)) new ContextVar(v).set(value);
+    for (const [i, v] of vars.entries()) v.set(i === 0 ? 'r-0' : `value-${i}`);
   });
   return { ctx, requestId: vars[0] };
 }
