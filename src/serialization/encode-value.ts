@@ -2,7 +2,7 @@ import { asciiJson } from './ascii.js';
 import { isDeepFrozen } from './frozen.js';
 import { inspectValue, isJsonExactPrimitive, primitiveBytes } from './inspect.js';
 import type { Limits, SnapshotFormat } from './options.js';
-import { encodeRecords } from './records.js';
+import { encodeRecords, recordsWalkLimits } from './records.js';
 
 /** Flags of a wire entry. */
 export const RECORDS = 1;
@@ -89,7 +89,9 @@ function encodeFresh(
       depth: facts.depth,
     };
   }
-  const bytes = asRecords ? inspectValue(payload, limits, false).bytes : facts.bytes;
+  const bytes = asRecords
+    ? inspectValue(payload, recordsWalkLimits(limits), false).bytes
+    : facts.bytes;
   return {
     flags: (asRecords ? RECORDS : 0) | frozen,
     payload,

@@ -240,24 +240,28 @@ export function contextFromEntries(incoming: readonly IncomingEntry[]): Context 
 
 /**
  * Applies the difference between two snapshots to a context built from the
- * first: `changed` entries are set (or stay pending) as `contextFromEntries`
- * would set them, `removed` names are taken out.
+ * first: `removed` names are taken out, then `changed` entries are set (or
+ * stay pending) as `contextFromEntries` would set them. A name a var here
+ * declares also loses any pending entry left from before the var existed.
  */
 export function applyChanges(
   ctx: ContextState,
   changed: readonly IncomingEntry[],
   removed: readonly string[],
 ): void {
-  for (const entry of changed) {
-    const variable = receivingVar(entry.name);
-    if (variable === undefined)
-      putPending(ctx, entry.name, { value: entry.value, coded: entry.coded });
-    else putEntry(ctx, variable, arrivedValue(variable, entry));
-  }
   for (const name of removed) {
     const variable = receivingVar(name);
-    if (variable === undefined) putPending(ctx, name, undefined);
-    else eraseEntry(ctx, variable);
+    if (variable !== undefined) eraseEntry(ctx, variable);
+    if (ctx._pending?.has(name)) putPending(ctx, name, undefined);
+  }
+  for (const entry of changed) {
+    const variable = receivingVar(entry.name);
+    if (variable === undefined) {
+      putPending(ctx, entry.name, { value: entry.value, coded: entry.coded });
+      continue;
+    }
+    if (ctx._pending?.has(entry.name)) putPending(ctx, entry.name, undefined);
+    putEntry(ctx, variable, arrivedValue(variable, entry));
   }
 }
 

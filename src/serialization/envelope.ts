@@ -4,7 +4,7 @@ import type { IncomingEntry } from './entries.js';
 import { deepFreeze } from './frozen.js';
 import { inspectValue, Refusal } from './inspect.js';
 import type { Limits } from './options.js';
-import { BUILT_IN_ERRORS, decodeRecords, MalformedRecords } from './records.js';
+import { BUILT_IN_ERRORS, decodeRecords, MalformedRecords, recordsWalkLimits } from './records.js';
 
 /**
  * Format versions. A reader accepts its own version and the one before it, and
@@ -76,7 +76,12 @@ export function readEntries(list: unknown, limits: Limits, check: PayloadCheck):
     try {
       if (check !== 'none') {
         // Bounds the work on the payload as it arrived, records included.
-        bytes += name.length + 6 + inspectValue(payload, walkLimits, false).bytes;
+        const asRecords = ((flags as number) & RECORDS) !== 0;
+        bytes +=
+          name.length +
+          6 +
+          inspectValue(payload, asRecords ? recordsWalkLimits(walkLimits) : walkLimits, false)
+            .bytes;
         if (bytes > walkLimits.maxBytes) {
           throw new Refusal(`is larger than maxBytes (${limits.maxBytes})`);
         }

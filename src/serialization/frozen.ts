@@ -8,27 +8,35 @@
 const deepFrozen = new WeakSet<object>();
 
 export function isDeepFrozen(value: object): boolean {
-  return deepFrozen.has(value) || check(value, new Set());
+  if (deepFrozen.has(value)) return true;
+  const reached = new Set<object>();
+  if (!check(value, reached)) return false;
+  // Remembered only once the whole graph passed: a part reached through a
+  // cycle is not deep-frozen on its own until everything it reaches is.
+  for (const object of reached) deepFrozen.add(object);
+  return true;
 }
 
-function check(value: object, visiting: Set<object>): boolean {
-  if (deepFrozen.has(value) || visiting.has(value)) return true;
+function check(value: object, reached: Set<object>): boolean {
+  if (deepFrozen.has(value) || reached.has(value)) return true;
   if (!Object.isFrozen(value)) return false;
   const proto = Object.getPrototypeOf(value);
   const plain = Array.isArray(value)
     ? proto === Array.prototype
     : proto === Object.prototype || proto === null;
   if (!plain) return false;
-  visiting.add(value);
+  reached.add(value);
   for (const key of Object.keys(value)) {
-    const item = (value as Record<string, unknown>)[key];
+    // A getter can return something new each time, frozen or not.
+    const descriptor = Object.getOwnPropertyDescriptor(value, key);
+    if (descriptor === undefined || !('value' in descriptor)) return false;
+    const item: unknown = descriptor.value;
     if (typeof item === 'object' && item !== null) {
-      if (!check(item, visiting)) return false;
+      if (!check(item, reached)) return false;
     } else if (typeof item === 'function' || typeof item === 'symbol') {
       return false;
     }
   }
-  deepFrozen.add(value);
   return true;
 }
 

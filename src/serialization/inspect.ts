@@ -93,23 +93,31 @@ export function keySegment(key: string): string {
 /**
  * Walks `value` once: refuses what cannot be carried (naming the path) or what
  * exceeds `limits`, and reports which encoding it needs. Work is bounded by
- * `limits.maxBytes`: the walk stops as soon as the estimate exceeds it.
+ * `limits.maxBytes` and by the number of distinct objects in the value.
  *
  * `trackShared` finds shared references (JSON would duplicate them) at the
- * cost of a Set of every object; without it, only cycles are found, along the
- * current path, and a shared object is counted each time it is reached. The
- * structured format needs no more: structured clone keeps sharing itself.
+ * cost of a Set of every object (about 40 ns each). Without it, the walk
+ * first assumes a tree and finds cycles along the current path only: the
+ * structured format needs no more, since structured clone keeps sharing
+ * itself. A value with heavy sharing (a DAG) would be walked once per path,
+ * so that fast walk gives up after FAST_WALK_OBJECTS objects, or as soon as
+ * its count passes maxBytes, and the value is walked again, exactly.
  */
 export function inspectValue(value: unknown, limits: Limits, trackShared: boolean): ValueFacts {
-  const walker = new Walker(limits, trackShared);
-  const depth = walker.visit(value, 0);
-  return {
-    bytes: walker.bytes,
-    depth,
-    needsRecords: walker.needsRecords,
-    jsonExact: walker.jsonExact,
-  };
+  if (!trackShared) {
+    try {
+      return new Walker(limits, false).facts(value);
+    } catch (error) {
+      if (!(error instanceof GiveUp)) throw error;
+    }
+  }
+  return new Walker(limits, true).facts(value);
 }
+
+const FAST_WALK_OBJECTS = 50_000;
+
+/** The fast walk cannot tell a large value from a heavily shared one: walk exactly. */
+class GiveUp extends Error {}
 
 /** Whether `for...in` over a plain object yields its own keys only (nobody made Object.prototype enumerable). */
 function forInIsOwnKeys(): boolean {
@@ -123,6 +131,7 @@ class Walker {
   jsonExact = true;
   private readonly seen: Set<object> | undefined;
   private readonly path: object[] = [];
+  private objects = 0;
   private readonly plainKeysByForIn = forInIsOwnKeys();
 
   constructor(
@@ -132,9 +141,15 @@ class Walker {
     this.seen = trackShared ? new Set() : undefined;
   }
 
+  facts(value: unknown): ValueFacts {
+    const depth = this.visit(value, 0);
+    return { bytes: this.bytes, depth, needsRecords: this.needsRecords, jsonExact: this.jsonExact };
+  }
+
   private count(bytes: number): void {
     this.bytes += bytes;
     if (this.bytes > this.limits.maxBytes) {
+      if (this.seen === undefined) throw new GiveUp();
       throw new Refusal(`is larger than maxBytes (${this.limits.maxBytes})`);
     }
   }
@@ -164,7 +179,10 @@ class Walker {
   }
 
   private alreadyReached(object: object): boolean {
-    if (this.seen === undefined) return this.path.includes(object);
+    if (this.seen === undefined) {
+      if (++this.objects > FAST_WALK_OBJECTS) throw new GiveUp();
+      return this.path.includes(object);
+    }
     if (this.seen.has(object)) return true;
     this.seen.add(object);
     return false;
@@ -266,8 +284,8 @@ class Walker {
           if (below > deepest) deepest = below;
         }
       } catch (error) {
-        // A getter threw (a refusal from deeper down passes through as it is).
-        throw error instanceof Refusal ? error : readRefusal(key, error);
+        // A getter threw (a refusal or give-up from deeper down passes through as it is).
+        throw error instanceof Refusal || error instanceof GiveUp ? error : readRefusal(key, error);
       }
     } else {
       for (const key of Object.keys(record)) {

@@ -24,6 +24,15 @@ import type { Limits } from './options.js';
  */
 export type WireRecord = readonly unknown[];
 
+/**
+ * How deep a record list itself nests (list, record, payload, pair): walking
+ * one to measure its size allows this much, whatever the value's own depth,
+ * which `decodeRecords` checks against maxDepth.
+ */
+export function recordsWalkLimits(limits: Limits): Limits {
+  return { maxBytes: limits.maxBytes, maxDepth: 8 };
+}
+
 /** Thrown by `decodeRecords` for input it will not read. */
 export class MalformedRecords extends Error {}
 

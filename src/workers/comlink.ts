@@ -9,7 +9,7 @@
 import { MessagePort, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
-import { Context, copyContext } from '../context/index.js';
+import { type Context, copyContext } from '../context/index.js';
 import {
   contextFromEntries,
   encodeEntries,
@@ -48,7 +48,13 @@ export {
 const SNAPSHOT = '__contextvarsSnapshot';
 /** The exposed object's hidden method that runs every APPLY, so thrown errors keep their fields. */
 const DISPATCH = '__contextvarsApply';
-const REQUESTS = new Set(['GET', 'SET', 'APPLY', 'CONSTRUCT', 'ENDPOINT', 'RELEASE']);
+/**
+ * Requests that run the exposed object's code, and so carry the caller's
+ * context. ENDPOINT and RELEASE run none; comlink sends RELEASE from
+ * `releaseProxy` and its FinalizationRegistry without awaiting it, where a
+ * context that cannot be serialized would be an unhandled rejection.
+ */
+const CALLS = new Set(['GET', 'SET', 'APPLY', 'CONSTRUCT']);
 const LIMITS = limitsFor('structured', {});
 
 type Listener = Parameters<Comlink.Endpoint['addEventListener']>[1];
@@ -96,7 +102,7 @@ function contextualEndpoint(endpoint: Comlink.Endpoint, exposing: boolean): Coml
   const listeners = new WeakMap<object, (event: MessageEvent) => void>();
   return {
     postMessage(message: unknown, transfer?: TransferList) {
-      endpoint.postMessage(isRequest(message) ? withSnapshot(message) : message, transfer);
+      endpoint.postMessage(isCall(message) ? withSnapshot(message) : message, transfer);
     },
     addEventListener(type: string, listener: Listener) {
       const adapted = (event: MessageEvent) => {
@@ -106,10 +112,14 @@ function contextualEndpoint(endpoint: Comlink.Endpoint, exposing: boolean): Coml
           deliver(listener, exposing ? event : withErrorFields(event));
           return;
         }
-        const ctx =
-          entries.length === 0
-            ? new Context()
-            : contextFromEntries(readEntries(entries, LIMITS, 'size-and-depth'));
+        let ctx: Context;
+        try {
+          ctx = contextFromEntries(readEntries(entries, LIMITS, 'size-and-depth'));
+        } catch (error) {
+          // The call cannot run in its context: it fails, as a call that threw would.
+          endpoint.postMessage(thrownReply(data as MessageLike, error));
+          return;
+        }
         ctx.run(deliver, listener, exposing ? throughDispatch(event) : event);
       };
       listeners.set(listener, adapted);
@@ -123,12 +133,22 @@ function contextualEndpoint(endpoint: Comlink.Endpoint, exposing: boolean): Coml
   };
 }
 
-function isRequest(message: unknown): message is MessageLike {
+function isCall(message: unknown): message is MessageLike {
   return (
     typeof message === 'object' &&
     message !== null &&
-    REQUESTS.has((message as MessageLike).type as string)
+    CALLS.has((message as MessageLike).type as string)
   );
+}
+
+/** comlink's reply for a call that threw, carrying the error as records. */
+function thrownReply(request: MessageLike, error: unknown): MessageLike {
+  return {
+    id: request.id,
+    type: 'HANDLER',
+    name: 'throw',
+    value: { isError: false, value: encodeThrown(error) },
+  };
 }
 
 function withSnapshot(message: MessageLike): MessageLike {

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { BRAND } from '../context/brand.js';
 import { type Context, copyContext } from '../context/index.js';
-import { invalidArgType } from '../context/internal.js';
+import { copyOf, invalidArgType } from '../context/internal.js';
 import { limitsFor } from '../serialization/internal.js';
 import { poolFailure } from './errors.js';
 import { moduleUrl } from './handlers.js';
@@ -118,7 +118,9 @@ export class ContextPool {
   /** Runs `task` in a worker, in a copy of the current context (or `options.context`). */
   runInContext<R = unknown>(task: unknown, options: RunInContextOptions = {}): Promise<R> {
     try {
-      const context = options.context === undefined ? copyContext() : checkContext(options.context);
+      // A copy, taken now: later changes to the given context must not reach the task.
+      const context =
+        options.context === undefined ? copyContext() : copyOf(checkContext(options.context));
       return this.#submit<R>(task, options, context);
     } catch (error) {
       return Promise.reject(error);

@@ -1,41 +1,38 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Context, ContextVar } from '../../src/index.js';
 import {
   deserializeContext,
   type SnapshotFormat,
   serializeContext,
 } from '../../src/serialization/index.js';
+import * as inspect from '../../src/serialization/inspect.js';
 
 const config = new ContextVar<unknown>('caching_config');
 const requestId = new ContextVar<string>('caching_request_id');
 
-/** A deep-frozen plain object whose one property counts how often it is read. */
-function countedFrozen(): { value: object; reads: () => number } {
-  let reads = 0;
-  const value = Object.freeze({
-    region: 'eu',
-    get limits() {
-      reads++;
-      return Object.freeze([1, 2, 3]);
-    },
-  });
-  return { value, reads: () => reads };
+/** Counts the inspection walks serialization makes: one per value it encodes. */
+function countWalks(): { walks: () => number; restore: () => void } {
+  const spy = vi.spyOn(inspect, 'inspectValue');
+  return { walks: () => spy.mock.calls.length, restore: () => spy.mockRestore() };
 }
 
 describe.each(['structured', 'json'] as SnapshotFormat[])('%s: caching', (format) => {
   it('encodes deep-frozen data once, however many snapshots carry it', () => {
-    const { value, reads } = countedFrozen();
+    const value = Object.freeze({ region: 'eu', limits: Object.freeze([1, 2, 3]) });
     const base = new Context();
     base.run(() => config.set(value));
+    const { walks, restore } = countWalks();
     serializeContext(base, { format } as never);
-    const afterFirst = reads();
+    const afterFirst = walks();
+    expect(afterFirst).toBeGreaterThan(0);
     let wire: unknown;
     for (let i = 0; i < 50; i++) {
       const perRequest = base.copy();
       perRequest.run(() => requestId.set(`r-${i}`)); // a new map each time: only the value cache helps
       wire = serializeContext(perRequest, { format } as never);
     }
-    expect(reads()).toBe(afterFirst);
+    expect(walks()).toBe(afterFirst);
+    restore();
     expect(deserializeContext(structuredCloneIf(wire as string)).get(requestId)).toBe('r-49');
   });
 
@@ -85,6 +82,39 @@ describe.each(['structured', 'json'] as SnapshotFormat[])('%s: caching', (format
     const again = serializeContext(ctx.copy(), options);
     if (format === 'structured') expect(again).toBe(first);
     else expect(again).toEqual(first);
+  });
+
+  it('never caches a frozen object that reaches mutable data through a cycle, or a frozen getter', () => {
+    const mutable = { n: 1 };
+    const a: Record<string, unknown> = { mutable };
+    const c = Object.freeze({ parent: a });
+    a.child = c;
+    Object.freeze(a);
+    const ctx = new Context();
+    ctx.run(() => config.set(a));
+    serializeContext(ctx, { format } as never);
+    ctx.run(() => config.set(c));
+    serializeContext(ctx, { format } as never);
+    mutable.n = 2;
+    const back = deserializeContext(structuredCloneIf(serializeContext(ctx, { format } as never)));
+    const arrived = back.get(config) as { parent: { mutable: { n: number } } };
+    expect(arrived.parent.mutable.n).toBe(2);
+    expect(Object.isFrozen(arrived.parent.mutable)).toBe(false);
+    let calls = 0;
+    const withGetter = Object.freeze({
+      get now() {
+        calls++;
+        return calls;
+      },
+    });
+    ctx.run(() => config.set(withGetter));
+    const first = deserializeContext(
+      structuredCloneIf(serializeContext(ctx, { format } as never)),
+    ).get(config);
+    const second = deserializeContext(
+      structuredCloneIf(serializeContext(ctx, { format } as never)),
+    ).get(config);
+    expect([first, second]).not.toEqual([{ now: 1 }, { now: 1 }]);
   });
 
   it('arriving deep-frozen data is frozen again on the receiving side', () => {

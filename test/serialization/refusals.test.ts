@@ -95,6 +95,27 @@ describe.each(formats)('%s: values that cannot leave the thread', (format) => {
     );
   });
 
+  it('carries a value with heavy sharing: counted once per object, not once per path', () => {
+    let node: Record<string, unknown> = { leaf: 'x'.repeat(100) };
+    for (let i = 0; i < 40; i++) node = { a: node, b: node };
+    const wire = serializeContext(contextWith(node), { format } as SerializeOptions);
+    const back = deserializeContext(format === 'json' ? wire : structuredClone(wire)).get(
+      payload,
+    ) as Record<string, unknown>;
+    expect(back.a).toBe(back.b);
+  });
+
+  it('measures a Map against maxDepth by its own nesting, the same on both sides', () => {
+    const wire = serializeContext(contextWith(new Map([[1, new Set([2])]])), {
+      format,
+      maxDepth: 2,
+    } as SerializeOptions);
+    const back = deserializeContext(format === 'json' ? wire : structuredClone(wire), {
+      maxDepth: 2,
+    });
+    expect(back.get(payload)).toEqual(new Map([[1, new Set([2])]]));
+  });
+
   it('refuses a context whose many small values add up past maxBytes', () => {
     const ctx = new Context();
     const vars = Array.from({ length: 50 }, (_, i) => new ContextVar<string>(`refusals_many_${i}`));

@@ -3,7 +3,12 @@ import * as Comlink from 'comlink';
 import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextVar, createTask } from '../../dist/index.js';
-import { type Remote, proxy as reexportedProxy, wrap } from '../../dist/workers/comlink.js';
+import {
+  type Remote,
+  proxy as reexportedProxy,
+  releaseProxy,
+  wrap,
+} from '../../dist/workers/comlink.js';
 import { rejectionOf } from '../support/errors.js';
 
 interface Api {
@@ -87,6 +92,38 @@ describe('contextvars/comlink', () => {
     expect(error.stack).toMatch(/comlink-worker\.mjs/);
     const later = (await rejectionOf(api.failLater())) as Error & { code: string };
     expect([later.message, later.code]).toEqual(['later', 'E_LATER']);
+  });
+
+  it('rejects a call whose context cannot be rebuilt over there, and the worker lives on', async () => {
+    const fragile = new ContextVar<string>('comlink_fragile', {
+      codec: { encode: (value: string) => value, decode: (raw: unknown) => String(raw) },
+    });
+    const error = await createTask(async () => {
+      fragile.set('needs decoding');
+      return rejectionOf(api.hash('x'));
+    });
+    expect(error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE' });
+    expect(await api.hash('still here')).toBe('none:still here');
+  });
+
+  it('releases a proxy without sending the context: nothing to refuse, no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const other = new Worker(fixture('comlink-worker.mjs'));
+    try {
+      const remote = wrap<Api>(other);
+      const cannotLeave = new ContextVar<() => void>('comlink_unserializable');
+      await createTask(async () => {
+        cannotLeave.set(() => undefined);
+        await remote[releaseProxy]();
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await other.terminate();
+    }
   });
 
   it('gets and sets properties as comlink does', async () => {

@@ -87,6 +87,17 @@ describe('a result that cannot be cloned', () => {
   });
 });
 
+describe('a result with heavy sharing', () => {
+  it('is checked in time proportional to its objects, not its paths', async () => {
+    const shared = pool();
+    const result = (await shared.run({ levels: 40 }, { name: 'returnDag' })) as {
+      a: unknown;
+      b: unknown;
+    };
+    expect(result.a).toBe(result.b);
+  });
+});
+
 describe('a worker that dies', () => {
   it.each([
     ['process.exit', 'exitWorker', { code: 3 }, /exited with code: 3/],
