@@ -62,7 +62,7 @@ async function client() {
 }
 await Promise.all(Array.from({ length: concurrency }, client));
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write('\n');
+if (process.stdout.isTTY) process.stdout.write('\n');
 // Log lines travel on the workers' own channel, so the last may trail its response.
 const timeout = setTimeout(allLogged, 5_000);
 await logsArrived;
@@ -79,7 +79,9 @@ const everyRequestLogged = results.every((r) => logs.some((log) => log.requestId
 
 console.log('\nSample log lines from the worker threads:');
 for (const log of logs.slice(0, 3)) console.log(`  ${log.line}`);
-console.log('');
+console.log(
+  `\n${concurrency} requests in flight over ${args.threads} worker threads: latency includes the wait in the pool's queue.`,
+);
 console.table({
   requests: { value: total },
   'answered 200': { value: results.filter((r) => r.status === 200).length },

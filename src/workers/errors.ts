@@ -3,6 +3,7 @@ import { restoreErrorsAs } from '../serialization/internal.js';
 
 export type ContextPoolErrorCode =
   | 'ERR_WORKER_EXITED'
+  | 'ERR_TASK_ARGUMENT'
   | 'ERR_TASK_RESULT'
   | 'ERR_NOT_A_CONTEXT_POOL_TASK'
   | 'ERR_NO_HANDLER';
@@ -11,8 +12,8 @@ const BRAND = Symbol.for('contextvars.ContextPoolError');
 
 /**
  * A failure of the pool rather than of the task: the worker running it died
- * (`ERR_WORKER_EXITED`, the original error as `cause`), its result could not
- * be sent back (`ERR_TASK_RESULT`), its module exports no such handler
+ * (`ERR_WORKER_EXITED`, the original error as `cause`), the task could not be
+ * sent (`ERR_TASK_ARGUMENT`), its result could not be sent back (`ERR_TASK_RESULT`), its module exports no such handler
  * (`ERR_NO_HANDLER`), or a task reached the worker without going through
  * ContextPool (`ERR_NOT_A_CONTEXT_POOL_TASK`).
  */

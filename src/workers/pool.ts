@@ -3,8 +3,8 @@ import { Piscina } from 'piscina';
 import { BRAND } from '../context/brand.js';
 import { type Context, copyContext } from '../context/index.js';
 import { copyOf, invalidArgType } from '../context/internal.js';
-import { limitsFor } from '../serialization/internal.js';
-import { poolFailure } from './errors.js';
+import { inspectValue, limitsFor, Refusal } from '../serialization/internal.js';
+import { ContextPoolError, poolFailure } from './errors.js';
 import { moduleUrl } from './handlers.js';
 import {
   decodeThrown,
@@ -162,7 +162,11 @@ export class ContextPool {
     if (transferList.length > 0) {
       if (context !== null && snapshot !== null)
         snapshot = this.#snapshots.withBase(snapshot, context);
-      return this.#post(encodeTask(handler, url, exportName, snapshot, payload), runOptions);
+      return this.#post(
+        encodeTask(handler, url, exportName, snapshot, payload),
+        runOptions,
+        payload,
+      );
     }
     // The first tasks of a handler name its module, so most workers learn it without a miss.
     const introduce = (this.#introductions.get(handler) ?? 0) < this.#threadsToIntroduce;
@@ -175,19 +179,21 @@ export class ContextPool {
       payload,
     );
     return this.piscina.run(message, runOptions).then(undefined, (error: unknown) => {
-      if (!isMiss(error)) return rethrowTaskFailure(error);
+      if (!isMiss(error)) return rethrowFailure(error, payload);
       this.#misses++;
       // The worker lacked the handler or the base: once more, with both.
       const full =
         context === null || snapshot === null
           ? snapshot
           : this.#snapshots.withBase(snapshot, context);
-      return this.#post(encodeTask(handler, url, exportName, full, payload), runOptions);
+      return this.#post(encodeTask(handler, url, exportName, full, payload), runOptions, payload);
     }) as Promise<R>;
   }
 
-  #post<R>(message: TaskMessage, runOptions: PiscinaRunOptions): Promise<R> {
-    return this.piscina.run(message, runOptions).catch(rethrowTaskFailure) as Promise<R>;
+  #post<R>(message: TaskMessage, runOptions: PiscinaRunOptions, payload: unknown): Promise<R> {
+    return this.piscina
+      .run(message, runOptions)
+      .catch((error: unknown) => rethrowFailure(error, payload)) as Promise<R>;
   }
 
   /** A small id for a (module, export) pair, so tasks need not carry the URL. */
@@ -282,7 +288,32 @@ function checkContext(context: unknown): Context {
   return context as Context;
 }
 
-/** A task's own failure arrives as records; anything else is piscina's or the worker's death. */
-function rethrowTaskFailure(error: unknown): never {
-  throw isThrownMessage(error) ? decodeThrown(error) : poolFailure(error);
+function isDataCloneError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DataCloneError';
+}
+
+/** The task itself could not be posted (a function in it...): name where, as a result check would. */
+function unsendableTask(task: unknown, cause: unknown): ContextPoolError {
+  let where = '';
+  try {
+    inspectValue(task, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 1000 }, false);
+  } catch (error) {
+    if (error instanceof Refusal)
+      where = `: the value${error.path ? ` at ${error.path}` : ''} ${error.reason}`;
+  }
+  return new ContextPoolError(
+    'ERR_TASK_ARGUMENT',
+    `The task cannot be sent to a worker${where || `: ${(cause as Error).message}`}`,
+    { cause },
+  );
+}
+
+/**
+ * A task's own failure arrives as records; a task that could not be posted is
+ * named as such; anything else is piscina's or the worker's death.
+ */
+function rethrowFailure(error: unknown, payload: unknown): never {
+  if (isThrownMessage(error)) throw decodeThrown(error);
+  if (isDataCloneError(error)) throw unsendableTask(payload, error);
+  throw poolFailure(error);
 }

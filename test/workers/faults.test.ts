@@ -87,6 +87,21 @@ describe('a result that cannot be cloned', () => {
   });
 });
 
+describe('a task that cannot be sent', () => {
+  it('rejects with ERR_TASK_ARGUMENT naming the path, not as a dead worker', async () => {
+    const shared = pool();
+    const before = await shared.run(undefined, { name: 'whoAmI' });
+    const error = await rejectionOf(
+      shared.runInContext({ payload: { callback() {} } }, { name: 'whoAmI' }),
+    );
+    expect(error).toBeInstanceOf(ContextPoolError);
+    expect(error).toMatchObject({ code: 'ERR_TASK_ARGUMENT' });
+    expect((error as Error).message).toMatch(/at \.payload\.callback is a function/);
+    expect(((error as Error).cause as Error).name).toBe('DataCloneError');
+    expect(await shared.run(undefined, { name: 'whoAmI' })).toBe(before);
+  });
+});
+
 describe('a result with heavy sharing', () => {
   it('is checked in time proportional to its objects, not its paths', async () => {
     const shared = pool();
@@ -138,6 +153,9 @@ describe('a worker that dies', () => {
 
   it('between tasks, does not end the process: it is a coded warning, or an error event for listeners', async () => {
     const quiet = pool();
+    // The warning is expected here: keep Node's default printer from showing it as if something failed.
+    const printers = process.listeners('warning');
+    process.removeAllListeners('warning');
     const warned = new Promise<Error>((resolve) => {
       const onWarning = (warning: Error) => {
         if ((warning as { code?: string }).code !== 'ERR_WORKER_EXITED') return;
@@ -151,6 +169,7 @@ describe('a worker that dies', () => {
     expect(warning).toMatchObject({ name: 'ContextPoolError', code: 'ERR_WORKER_EXITED' });
     expect(warning.message).toMatch(/died while running no task/);
     expect(String((warning.cause as Error).message)).toMatch(/thrown after the task returned/);
+    for (const printer of printers) process.on('warning', printer);
 
     const listened = pool();
     const heard = new Promise<unknown>((resolve) => listened.on('error', resolve));
