@@ -125,6 +125,12 @@ function* pick<T extends unknown[], I extends number>(
   for (const entry of entries) yield entry[index];
 }
 
+/** @internal `value` as a Context (of any copy of this package), else ERR_INVALID_ARG_TYPE naming `argument`. */
+export function checkContext(value: unknown, argument: string): Context {
+  if (!hasBrand(value, BRAND.context)) throw invalidArgType(argument, 'a Context', value);
+  return value as Context;
+}
+
 function checkVar(variable: unknown): VarState {
   if (!hasBrand(variable, BRAND.contextVar)) {
     throw invalidArgType('variable', 'a ContextVar', variable);

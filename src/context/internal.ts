@@ -3,6 +3,7 @@
  * the context layer's internals. Not exported from the package root.
  */
 export {
+  checkContext,
   contextOf,
   copyOf,
   current,

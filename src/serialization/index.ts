@@ -1,6 +1,5 @@
-import { BRAND } from '../context/brand.js';
 import { type Context, ContextSerializationError, copyContext } from '../context/index.js';
-import { invalidArgType } from '../context/internal.js';
+import { checkContext, invalidArgType } from '../context/internal.js';
 import { contextFromEntries, encodeEntries, type IncomingEntry } from './entries.js';
 import { malformed } from './envelope.js';
 import { fromJson, toJson } from './json.js';
@@ -23,18 +22,6 @@ export {
   type SnapshotLimits,
 } from './options.js';
 export type { StructuredSnapshot } from './structured.js';
-
-function checkContext(ctx: unknown): Context {
-  if (ctx === undefined) return copyContext();
-  if (
-    typeof ctx !== 'object' ||
-    ctx === null ||
-    (ctx as Record<symbol, unknown>)[BRAND.context] !== true
-  ) {
-    throw invalidArgType('ctx', 'a Context', ctx);
-  }
-  return ctx as Context;
-}
 
 /**
  * A snapshot of `ctx` (default: a copy of the current context) that can leave
@@ -67,7 +54,7 @@ export function serializeContext(
   options?: SerializeOptions,
 ): StructuredSnapshot | string {
   const checked = checkSerializeOptions(options);
-  const source = checkContext(ctx);
+  const source = ctx === undefined ? copyContext() : checkContext(ctx, 'ctx');
   const encoded = encodeEntries(source, checked.format, checked.limits);
   return checked.format === 'json'
     ? toJson(encoded, checked.key, Date.now, checked.limits)

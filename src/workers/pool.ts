@@ -1,8 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
-import { BRAND } from '../context/brand.js';
 import { type Context, copyContext } from '../context/index.js';
-import { copyOf, invalidArgType } from '../context/internal.js';
+import { checkContext, copyOf, invalidArgType } from '../context/internal.js';
 import { inspectValue, limitsFor, Refusal } from '../serialization/internal.js';
 import { ContextPoolError, poolFailure } from './errors.js';
 import { moduleUrl } from './handlers.js';
@@ -120,7 +119,9 @@ export class ContextPool {
     try {
       // A copy, taken now: later changes to the given context must not reach the task.
       const context =
-        options.context === undefined ? copyContext() : copyOf(checkContext(options.context));
+        options.context === undefined
+          ? copyContext()
+          : copyOf(checkContext(options.context, 'options.context'));
       return this.#submit<R>(task, options, context);
     } catch (error) {
       return Promise.reject(error);
@@ -275,17 +276,6 @@ export class ContextPool {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function checkContext(context: unknown): Context {
-  if (
-    typeof context !== 'object' ||
-    context === null ||
-    (context as Record<symbol, unknown>)[BRAND.context] !== true
-  ) {
-    throw invalidArgType('options.context', 'a Context', context);
-  }
-  return context as Context;
 }
 
 function isDataCloneError(error: unknown): boolean {
