@@ -6,7 +6,6 @@ export {
   checkContext,
   contextOf,
   copyOf,
-  current,
   decodeArrived,
   eraseEntry,
   putEntry,
@@ -16,4 +15,4 @@ export {
 export { describe, invalidArgType, invalidArgValue, outOfRange, withCode } from './errors.js';
 export { type Hamt, type HashedKey, hamtDiff, hamtForEach } from './hamt.js';
 export { declaredVar } from './registry.js';
-export type { ContextState, ContextVarCodec, PendingEntry, VarState } from './state.js';
+export type { ContextState, PendingEntry, VarState } from './state.js';

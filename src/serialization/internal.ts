@@ -3,9 +3,9 @@
  * the package root or its subpaths.
  */
 
-export { type EncodedValue, encodeValue, FROZEN } from './encode-value.js';
-export { applyChanges, contextFromEntries, type EncodedEntries, encodeEntries } from './entries.js';
+export { encodeValue, FROZEN } from './encode-value.js';
+export { applyChanges, contextFromEntries, encodeEntries } from './entries.js';
 export { errorClasses, readEntries, restoreErrorsAs } from './envelope.js';
 export { inspectValue, Refusal } from './inspect.js';
 export { type Limits, limitsFor } from './options.js';
-export { decodeRecords, encodeRecords, MalformedRecords, type WireRecord } from './records.js';
+export { decodeRecords, encodeRecords, type WireRecord } from './records.js';

@@ -1,32 +1,13 @@
 // Every way a task or its worker can fail: each rejects only what it must,
 // with a coded error, and the pool keeps working.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Context, ContextVar } from '../../dist/index.js';
-import {
-  ContextPool,
-  ContextPoolError,
-  type ContextPoolOptions,
-} from '../../dist/workers/index.js';
+import { ContextPool, ContextPoolError } from '../../dist/workers/index.js';
 import { rejectionOf } from '../support/errors.js';
+import { fixture, poolsFor } from './support.js';
 
-const fixture = (name: string) => new URL(`fixtures/${name}`, import.meta.url).href;
 const requestId = new ContextVar<string>('request_id', { default: 'none' });
-
-const pools: ContextPool[] = [];
-function pool(options: Partial<ContextPoolOptions> = {}): ContextPool {
-  const created = new ContextPool({
-    filename: fixture('faults.mjs'),
-    maxThreads: 1,
-    minThreads: 1,
-    ...options,
-  });
-  pools.push(created);
-  return created;
-}
-
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.destroy()));
-});
+const pool = poolsFor({ filename: fixture('faults.mjs'), maxThreads: 1, minThreads: 1 });
 
 function inRequest<T>(id: string, fn: () => T): T {
   return new Context().run(() => {

@@ -1,7 +1,7 @@
 // ContextPool with real piscina worker threads. Tests load the built package
 // (dist) and plain .mjs fixtures: vitest's transform does not reach workers.
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Context, ContextVar, copyContext, createTask } from '../../dist/index.js';
 import {
   CONTEXT_POOL_DEFAULTS,
@@ -9,8 +9,7 @@ import {
   type ContextPoolOptions,
 } from '../../dist/workers/index.js';
 import { rejectionOf } from '../support/errors.js';
-
-const fixture = (name: string) => new URL(`fixtures/${name}`, import.meta.url).href;
+import { fixture, poolsFor } from './support.js';
 
 // The same names as fixtures/vars.mjs declares in the workers.
 const requestId = new ContextVar<string>('request_id', { default: 'none' });
@@ -28,16 +27,7 @@ interface AtomicsWithWaitAsync {
   ): { value: Promise<string> | string };
 }
 
-const pools: ContextPool[] = [];
-function pool(options: ContextPoolOptions): ContextPool {
-  const created = new ContextPool(options);
-  pools.push(created);
-  return created;
-}
-
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.destroy()));
-});
+const pool = poolsFor();
 
 function inContext<T>(
   values: { requestId?: string | undefined; user?: unknown; tenant?: string | undefined },
