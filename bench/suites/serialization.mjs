@@ -5,6 +5,7 @@ import v8 from 'node:v8';
 import { parse as scParse, stringify as scStringify } from 'structured-clone-es';
 import { Context, ContextVar } from '../../dist/index.js';
 import { deserializeContext, serializeContext } from '../../dist/serialization/index.js';
+import { tenKbReport } from '../data.mjs';
 import { measureInterleaved } from '../measure.mjs';
 
 function contextOf(entries) {
@@ -40,16 +41,7 @@ function nextRequest() {
 const freshValues = () => ({ ...primitiveValues, request_id: `r-${++counter & 1023}` });
 
 // 2. A 10 KB plain object, mutable: encoded at call time, every time.
-const report = {
-  rows: Array.from({ length: 70 }, (_, i) => ({
-    id: i,
-    name: `customer-${i}`,
-    email: `c${i}@example.com`,
-    total: i * 12.5,
-    active: i % 3 !== 0,
-    tags: ['retail', 'eu'],
-  })),
-};
+const report = tenKbReport();
 const plainBytes = JSON.stringify(report).length;
 const plain = contextOf({ report });
 

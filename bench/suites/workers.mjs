@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Context, ContextVar } from '../../dist/index.js';
 import { ContextPool } from '../../dist/workers/index.js';
+import { tenKbReport } from '../data.mjs';
 import { median, percentile } from '../measure.mjs';
 
 const mode = process.argv[2] === 'sequential' ? 'sequential' : 'pipelined';
@@ -46,14 +47,7 @@ function contextWith(n) {
 const ten = contextWith(10);
 const hundred = contextWith(100);
 const thousand = contextWith(1000);
-const tenKb = {
-  rows: Array.from({ length: 90 }, (_, i) => ({
-    id: i,
-    name: `customer-${i}`,
-    email: `c${i}@example.com`,
-    total: i * 1.5,
-  })),
-};
+const tenKb = tenKbReport();
 const withValue = contextWith(1);
 const reportVar = new ContextVar('bench_report');
 withValue.ctx.run(() => reportVar.set(tenKb));

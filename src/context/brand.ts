@@ -12,6 +12,7 @@ export const BRAND = {
   lookupError: Symbol.for('contextvars.LookupError'),
   contextError: Symbol.for('contextvars.ContextError'),
   serializationError: Symbol.for('contextvars.ContextSerializationError'),
+  contextPoolError: Symbol.for('contextvars.ContextPoolError'),
 } as const;
 
 export function hasBrand(value: unknown, brand: symbol): boolean {

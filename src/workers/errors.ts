@@ -1,3 +1,4 @@
+import { BRAND, brandPrototype, hasBrand } from '../context/brand.js';
 import { withCode } from '../context/internal.js';
 import { restoreErrorsAs } from '../serialization/internal.js';
 
@@ -8,14 +9,13 @@ export type ContextPoolErrorCode =
   | 'ERR_NOT_A_CONTEXT_POOL_TASK'
   | 'ERR_NO_HANDLER';
 
-const BRAND = Symbol.for('contextvars.ContextPoolError');
-
 /**
  * A failure of the pool rather than of the task: the worker running it died
  * (`ERR_WORKER_EXITED`, the original error as `cause`), the task could not be
- * sent (`ERR_TASK_ARGUMENT`), its result could not be sent back (`ERR_TASK_RESULT`), its module exports no such handler
- * (`ERR_NO_HANDLER`), or a task reached the worker without going through
- * ContextPool (`ERR_NOT_A_CONTEXT_POOL_TASK`).
+ * sent (`ERR_TASK_ARGUMENT`), its result could not be sent back
+ * (`ERR_TASK_RESULT`), its module exports no such handler (`ERR_NO_HANDLER`),
+ * or a task reached the worker without going through ContextPool
+ * (`ERR_NOT_A_CONTEXT_POOL_TASK`). `instanceof` holds across package copies.
  */
 export class ContextPoolError extends Error {
   readonly code: ContextPoolErrorCode;
@@ -27,14 +27,10 @@ export class ContextPoolError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as Record<symbol, unknown>)[BRAND] === true
-    );
+    return hasBrand(value, BRAND.contextPoolError);
   }
 }
-Object.defineProperty(ContextPoolError.prototype, BRAND, { value: true });
+brandPrototype(ContextPoolError, BRAND.contextPoolError);
 restoreErrorsAs('ContextPoolError', ContextPoolError);
 
 // piscina's own errors, recognised by their fixed messages and given a code.

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { type Context, copyContext } from '../context/index.js';
 import { checkContext, copyOf, invalidArgType } from '../context/internal.js';
-import { inspectValue, limitsFor, Refusal } from '../serialization/internal.js';
+import { limitsFor } from '../serialization/internal.js';
 import { ContextPoolError, poolFailure } from './errors.js';
 import { moduleUrl } from './handlers.js';
 import {
@@ -12,6 +12,7 @@ import {
   isThrownMessage,
   type TaskMessage,
   unwrapMovable,
+  whyUnsendable,
 } from './protocol.js';
 import { SnapshotSender } from './snapshots.js';
 
@@ -284,17 +285,13 @@ function isDataCloneError(error: unknown): boolean {
 
 /** The task itself could not be posted (a function in it...): name where, as a result check would. */
 function unsendableTask(task: unknown, cause: unknown): ContextPoolError {
-  let where = '';
-  try {
-    inspectValue(task, { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 1000 }, false);
-  } catch (error) {
-    if (error instanceof Refusal)
-      where = `: the value${error.path ? ` at ${error.path}` : ''} ${error.reason}`;
-  }
+  const refusal = whyUnsendable(task) ?? (cause as Error).message;
   return new ContextPoolError(
     'ERR_TASK_ARGUMENT',
-    `The task cannot be sent to a worker${where || `: ${(cause as Error).message}`}`,
-    { cause },
+    `The task cannot be sent to a worker: ${refusal}`,
+    {
+      cause,
+    },
   );
 }
 

@@ -210,14 +210,22 @@ export function checkResult(result: unknown): void {
     if (typeof result !== 'function' && typeof result !== 'symbol') return;
   }
   const movable = unwrapMovable(result);
-  try {
-    inspectValue(movable === undefined ? result : movable.value, UNLIMITED, false);
-  } catch (error) {
-    if (!(error instanceof Refusal)) throw error;
-    const where = error.path ? ` at ${error.path}` : '';
+  const refusal = whyUnsendable(movable === undefined ? result : movable.value);
+  if (refusal !== undefined) {
     throw new ContextPoolError(
       'ERR_TASK_RESULT',
-      `The task's result cannot be sent back to the caller: the value${where} ${error.reason}`,
+      `The task's result cannot be sent back to the caller: ${refusal}`,
     );
+  }
+}
+
+/** What in `value` structured clone would refuse, as "the value at .path is ...", if anything. */
+export function whyUnsendable(value: unknown): string | undefined {
+  try {
+    inspectValue(value, UNLIMITED, false);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    return `the value${error.path ? ` at ${error.path}` : ''} ${error.reason}`;
   }
 }
