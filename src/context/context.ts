@@ -12,6 +12,7 @@ import {
   hamtOverwriteRoot,
   hamtSet,
 } from './hamt.js';
+import { type Pending, pendingGet, pendingWith } from './pending.js';
 import {
   assertUsable,
   type ContextState,
@@ -43,7 +44,7 @@ const als = state.als;
 export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
   /** @internal */ _map: Hamt = null;
   /** @internal */ _size = 0;
-  /** @internal */ _pending: ReadonlyMap<string, PendingEntry> | null = null;
+  /** @internal */ _pending: Pending | null = null;
   /** @internal */ _entered = false;
   /** @internal */ _owned = false;
 
@@ -161,7 +162,7 @@ export function copyOf(source: ContextState): Context {
 export function contextOf(
   vars: readonly VarState[],
   values: readonly unknown[],
-  pending: ReadonlyMap<string, PendingEntry> | null,
+  pending: Pending | null,
 ): Context {
   const ctx = new Context();
   ctx._map = hamtFromEntries(vars, values);
@@ -227,12 +228,10 @@ export function entryOf(ctx: ContextState, variable: VarState): unknown {
 export function adoptPending(ctx: ContextState, variable: VarState): unknown {
   const pending = ctx._pending;
   if (pending === null || !variable._propagate) return ABSENT;
-  const entry = pending.get(variable._name);
+  const entry = pendingGet(pending, variable._name);
   if (entry === undefined) return ABSENT;
   const value = entry.coded ? decodeArrived(variable, entry.value) : entry.value;
-  const rest = new Map(pending);
-  rest.delete(variable._name);
-  ctx._pending = rest.size === 0 ? null : rest;
+  ctx._pending = pendingWith(pending, variable._name, undefined);
   writeEntry(ctx, variable, value, false);
   return value;
 }
@@ -283,10 +282,23 @@ export function putEntry(ctx: ContextState, variable: VarState, value: unknown):
 
 /** @internal Sets (or, with undefined, removes) the pending entry `name` of `ctx`. */
 export function putPending(ctx: ContextState, name: string, entry: PendingEntry | undefined): void {
-  const next = new Map(ctx._pending ?? []);
-  if (entry === undefined) next.delete(name);
-  else next.set(name, entry);
-  ctx._pending = next.size === 0 ? null : next;
+  ctx._pending = pendingWith(ctx._pending, name, entry);
+}
+
+/**
+ * @internal What other layers read of a context: its map (shared from now on,
+ * so it never changes under the reader), size and pending entries.
+ */
+export interface ContextView {
+  readonly map: Hamt;
+  readonly size: number;
+  readonly pending: Pending | null;
+}
+
+/** @internal The view of `ctx` as it is now. */
+export function viewOf(ctx: ContextState): ContextView {
+  shareMap(ctx);
+  return { map: ctx._map, size: ctx._size, pending: ctx._pending };
 }
 
 /** Removes `variable` from `ctx`, if it is there. */

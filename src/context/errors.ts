@@ -11,54 +11,68 @@ export type ContextErrorCode =
 export type SerializationErrorCode = 'ERR_CONTEXT_SERIALIZE' | 'ERR_CONTEXT_DESERIALIZE';
 
 /**
+ * Base of the error classes this package defines: a stable `code` and a name.
+ * Each class is branded (`brandErrorClass`), so `instanceof` holds for errors
+ * thrown by another copy of the package in the same process.
+ */
+export abstract class CodedError<C extends string> extends Error {
+  readonly code: C;
+
+  protected constructor(name: string, code: C, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+    this.code = code;
+  }
+}
+
+/** Makes `instanceof ErrorClass` check the `Symbol.for` brand instead of the prototype chain. */
+export function brandErrorClass(
+  ErrorClass: abstract new (...args: never[]) => Error,
+  brand: symbol,
+): void {
+  brandPrototype(ErrorClass, brand);
+  Object.defineProperty(ErrorClass, Symbol.hasInstance, {
+    value: (value: unknown) => hasBrand(value, brand),
+  });
+}
+
+/**
  * Thrown by `ContextVar.get()` when the var has no value in the current
  * context and neither a fallback nor a default (Python's `LookupError`).
- * `instanceof` holds for errors thrown by any copy of this package.
  */
-export class LookupError extends Error {
-  readonly code = 'ERR_CONTEXT_VAR_NOT_SET';
+export class LookupError extends CodedError<'ERR_CONTEXT_VAR_NOT_SET'> {
   /** Name of the var that had no value. */
   readonly varName: string;
 
   constructor(varName: string) {
-    super(`ContextVar '${varName}' has no value in the current context and no default`);
-    this.name = 'LookupError';
+    super(
+      'LookupError',
+      'ERR_CONTEXT_VAR_NOT_SET',
+      `ContextVar '${varName}' has no value in the current context and no default`,
+    );
     this.varName = varName;
   }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, BRAND.lookupError);
-  }
 }
-brandPrototype(LookupError, BRAND.lookupError);
+brandErrorClass(LookupError, BRAND.lookupError);
 
 /**
  * A state error of a Context or a Token: entering a context twice, reusing a
  * token, or resetting in the wrong var or context (Python's `RuntimeError` /
  * `ValueError`).
  */
-export class ContextError extends Error {
-  readonly code: ContextErrorCode;
-
+export class ContextError extends CodedError<ContextErrorCode> {
   constructor(code: ContextErrorCode, message: string) {
-    super(message);
-    this.name = 'ContextError';
-    this.code = code;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, BRAND.contextError);
+    super('ContextError', code, message);
   }
 }
-brandPrototype(ContextError, BRAND.contextError);
+brandErrorClass(ContextError, BRAND.contextError);
 
 /**
  * A context that cannot leave its thread (`ERR_CONTEXT_SERIALIZE`) or a
  * snapshot that cannot be trusted or read (`ERR_CONTEXT_DESERIALIZE`).
  * `varName` and `path` name the value at fault where there is one.
  */
-export class ContextSerializationError extends Error {
-  readonly code: SerializationErrorCode;
+export class ContextSerializationError extends CodedError<SerializationErrorCode> {
   readonly varName: string | undefined;
   readonly path: string | undefined;
 
@@ -67,18 +81,17 @@ export class ContextSerializationError extends Error {
     message: string,
     details: { varName?: string; path?: string; cause?: unknown } = {},
   ) {
-    super(message, 'cause' in details ? { cause: details.cause } : undefined);
-    this.name = 'ContextSerializationError';
-    this.code = code;
+    super(
+      'ContextSerializationError',
+      code,
+      message,
+      'cause' in details ? { cause: details.cause } : undefined,
+    );
     this.varName = details.varName;
     this.path = details.path;
   }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, BRAND.serializationError);
-  }
 }
-brandPrototype(ContextSerializationError, BRAND.serializationError);
+brandErrorClass(ContextSerializationError, BRAND.serializationError);
 
 /** Attaches a stable `code` to a built-in error, as Node does. */
 export function withCode<E extends Error>(error: E, code: string): E & { code: string } {

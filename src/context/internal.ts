@@ -1,8 +1,11 @@
 /**
- * What the other layers of this package (serialization, workers) may use of
- * the context layer's internals. Not exported from the package root.
+ * What the other layers of this package (serialization, workers,
+ * integrations) may use of the context layer. Not exported from the package
+ * root. They read a context through `viewOf` and change one only through the
+ * functions here, never through its fields.
  */
 export {
+  type ContextView,
   checkContext,
   contextOf,
   copyOf,
@@ -10,9 +13,18 @@ export {
   eraseEntry,
   putEntry,
   putPending,
-  shareMap,
+  viewOf,
 } from './context.js';
-export { describe, invalidArgType, invalidArgValue, outOfRange, withCode } from './errors.js';
+export {
+  brandErrorClass,
+  CodedError,
+  describe,
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+  withCode,
+} from './errors.js';
 export { type Hamt, type HashedKey, hamtDiff, hamtForEach } from './hamt.js';
+export { forEachPending, type Pending, pendingFrom, pendingGet } from './pending.js';
 export { declaredVar } from './registry.js';
 export type { ContextState, PendingEntry, VarState } from './state.js';

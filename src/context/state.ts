@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ContextError } from './errors.js';
 import type { Hamt, HashedKey } from './hamt.js';
+import type { Pending } from './pending.js';
 
 /**
  * Per-thread state shared by every copy of this package loaded in the thread.
@@ -9,7 +10,7 @@ import type { Hamt, HashedKey } from './hamt.js';
  * one name registry. The objects below are read field by field by every copy:
  * changing a field's meaning means bumping `STATE_LAYOUT`.
  */
-export const STATE_LAYOUT = 1;
+export const STATE_LAYOUT = 2;
 
 /** What every copy may read and write on a Context. */
 export interface ContextState {
@@ -18,7 +19,7 @@ export interface ContextState {
   /** Number of entries in `_map`. */
   _size: number;
   /** Entries that arrived from another thread for names no var here declares yet. */
-  _pending: ReadonlyMap<string, PendingEntry> | null;
+  _pending: Pending | null;
   /** True while this context is entered (see `enter`). */
   _entered: boolean;
   /**

@@ -1,8 +1,6 @@
-import { type Context, ContextSerializationError, copyContext } from '../context/index.js';
-import { checkContext, invalidArgType } from '../context/internal.js';
-import { contextFromEntries, encodeEntries, type IncomingEntry } from './entries.js';
-import { malformed } from './envelope.js';
-import { fromJson, toJson } from './json.js';
+import { type Context, copyContext } from '../context/index.js';
+import { checkContext } from '../context/internal.js';
+import { cannotDeserialize } from './errors.js';
 import {
   checkDeserializeOptions,
   checkSerializeOptions,
@@ -10,18 +8,21 @@ import {
   limitsFor,
   type SerializeOptions,
 } from './options.js';
-import { fromStructured, type StructuredSnapshot, toStructured } from './structured.js';
+import { contextFromEntries } from './read/context.js';
+import { fromJson, fromStructured } from './read/envelope.js';
+import { encodeEntries } from './write/entries.js';
+import { type StructuredSnapshot, toJson, toStructured } from './write/envelope.js';
 
 export { ContextSerializationError } from '../context/index.js';
-export {
-  DEFAULT_LIMITS,
-  type DeserializeOptions,
-  type SerializeOptions,
-  type SigningKey,
-  type SnapshotFormat,
-  type SnapshotLimits,
+export type {
+  DeserializeOptions,
+  SerializeOptions,
+  SigningKey,
+  SnapshotFormat,
+  SnapshotLimits,
 } from './options.js';
-export type { StructuredSnapshot } from './structured.js';
+export { DEFAULT_LIMITS } from './wire.js';
+export type { StructuredSnapshot } from './write/envelope.js';
 
 /**
  * A snapshot of `ctx` (default: a copy of the current context) that can leave
@@ -30,9 +31,10 @@ export type { StructuredSnapshot } from './structured.js';
  * `json` is printable ASCII, signed when given a `key`.
  *
  * Throws `ContextSerializationError` `ERR_CONTEXT_SERIALIZE`, naming the var
- * and the path inside its value, for anything that cannot leave or exceeds
- * the limits a receiver with the same options enforces. A structured snapshot
- * refers to the context's objects: post it before changing them.
+ * and the path inside its value, for anything that cannot leave (a function,
+ * a class instance without a codec...) or exceeds the limits a receiver with
+ * the same options enforces. A structured snapshot refers to the context's
+ * objects: post it before changing them.
  *
  * @example
  * const header = serializeContext(undefined, { format: 'json', key: secret });
@@ -62,36 +64,39 @@ export function serializeContext(
 }
 
 /**
- * A new Context from a snapshot of either format. Nothing in the input is
- * trusted: the version, shape, sizes, nesting and (with `key`) signature and
- * age are checked; anything wrong throws `ContextSerializationError`
- * `ERR_CONTEXT_DESERIALIZE`.
+ * A new Context from a snapshot of either format. Nothing in `data` is
+ * trusted: anything that is not a readable snapshot (malformed, forged,
+ * oversized, too old, from a newer format version, or not a snapshot at all:
+ * a number, null...) throws `ContextSerializationError`
+ * `ERR_CONTEXT_DESERIALIZE`, so one `catch` handles all bad input. Only bad
+ * options throw TypeError or RangeError.
  *
  * @example
  * const ctx = deserializeContext(req.headers['x-context'], { key: [current, previous], maxAge: 60_000 });
  * ctx.run(handle);
  */
-export function deserializeContext(
-  data: StructuredSnapshot | string,
-  options?: DeserializeOptions,
-): Context {
+export function deserializeContext(data: unknown, options?: DeserializeOptions): Context {
   const checked = checkDeserializeOptions(options);
-  const isJson = typeof data === 'string';
-  if (!isJson && (typeof data !== 'object' || data === null || Array.isArray(data))) {
-    throw invalidArgType('data', 'a snapshot string or object', data);
+  if (typeof data === 'string') {
+    return contextFromEntries(
+      fromJson(data, limitsFor('json', checked.given), { ...checked, now: Date.now }),
+    );
   }
-  let incoming: IncomingEntry[];
-  try {
-    if (isJson) {
-      incoming = fromJson(data, limitsFor('json', checked.given), { ...checked, now: Date.now });
-    } else if (checked.keys.length > 0) {
-      throw malformed('it is a structured snapshot, which is never signed, and a key is required');
-    } else {
-      incoming = fromStructured(data, limitsFor('structured', checked.given));
-    }
-  } catch (error) {
-    if (error instanceof ContextSerializationError) throw error;
-    throw malformed('reading it failed', error);
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw cannotDeserialize(
+      `a snapshot is a string (json) or a plain object (structured), not ${describeInput(data)}`,
+    );
   }
-  return contextFromEntries(incoming);
+  if (checked.keys.length > 0) {
+    throw cannotDeserialize(
+      'it is a structured snapshot, which is never signed, and a key is required',
+    );
+  }
+  return contextFromEntries(fromStructured(data, limitsFor('structured', checked.given)));
+}
+
+function describeInput(data: unknown): string {
+  if (data === null) return 'null';
+  if (Array.isArray(data)) return 'an array';
+  return typeof data === 'undefined' ? 'undefined' : `a ${typeof data}`;
 }

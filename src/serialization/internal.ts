@@ -1,11 +1,14 @@
 /**
- * What the workers layer uses of serialization's internals. Not exported from
- * the package root or its subpaths.
+ * What the other layers of this package (workers, integrations) use of
+ * serialization's internals. Not exported from the package root or its
+ * subpaths.
  */
-
-export { encodeValue, FROZEN } from './encode-value.js';
-export { applyChanges, contextFromEntries, encodeEntries } from './entries.js';
-export { errorClasses, readEntries, restoreErrorsAs } from './envelope.js';
-export { inspectValue, Refusal } from './inspect.js';
-export { type Limits, limitsFor } from './options.js';
-export { decodeRecords, encodeRecords, type WireRecord } from './records.js';
+export { limitsFor } from './options.js';
+export { applyChanges, contextFromEntries } from './read/context.js';
+export { type IncomingEntry, readEntries } from './read/entries.js';
+export { restoreErrorsAs } from './read/records.js';
+export { decodeThrown, encodeThrown, isThrownRecords, type ThrownRecords } from './thrown.js';
+export { Refusal, type WalkMode, walkValue } from './walk.js';
+export { ENTRY_FLAG, entryBytes, type Limits } from './wire.js';
+export { encodeEntries } from './write/entries.js';
+export { type EncodedValue, encodeValue } from './write/value.js';

@@ -36,7 +36,7 @@ export const VIEW_TYPES = {
 
 export type ViewTypeName = keyof typeof VIEW_TYPES;
 
-/** The kind of `value`, or a reason it cannot be carried. */
+/** The kind of `value`, or a reason it cannot be carried. Callers check for a Proxy first. */
 export function kindOf(value: unknown): ValueKind | { refused: string } {
   switch (typeof value) {
     case 'function':
@@ -49,7 +49,6 @@ export function kindOf(value: unknown): ValueKind | { refused: string } {
       return 'primitive';
   }
   if (value === null) return 'primitive';
-  if (types.isProxy(value)) return { refused: 'a Proxy' };
   // Plain objects and arrays first: they are most of any value.
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) return 'object';
@@ -105,12 +104,40 @@ export function viewTypeName(view: ArrayBufferView): ViewTypeName | undefined {
   return undefined;
 }
 
-/** Whether a number needs more than JSON to arrive as it left (-0, NaN, ±Infinity). */
+/** Whether JSON carries a number exactly: true unless it is -0, NaN or ±Infinity. */
 export function isJsonExactNumber(value: number): boolean {
   return Number.isFinite(value) && !Object.is(value, -0);
+}
+
+/** Whether JSON carries a primitive exactly (not undefined, BigInt, -0, NaN, ±Infinity). */
+export function isJsonExactPrimitive(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return isJsonExactNumber(value);
+    default:
+      return value === null;
+  }
 }
 
 /** A view over only part of its buffer: carried as a copy of its own bytes. */
 export function isPartialView(view: ArrayBufferView): boolean {
   return view.byteOffset !== 0 || view.byteLength !== view.buffer.byteLength;
+}
+
+/**
+ * How a class instance is named in a refusal: its `Symbol.toStringTag`
+ * (`Intl.NumberFormat`), else its constructor's name (`PgClient`). Read from
+ * the prototype's own data properties, so no getter of the value runs.
+ */
+export function className(value: object): string {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (typeof proto !== 'object' || proto === null) return 'Object';
+  const tag = Object.getOwnPropertyDescriptor(proto, Symbol.toStringTag)?.value;
+  if (typeof tag === 'string' && tag !== '') return tag;
+  const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+  const name = typeof ctor === 'function' ? ctor.name : undefined;
+  return typeof name === 'string' && name !== '' ? name : 'anonymous class';
 }

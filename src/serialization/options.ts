@@ -1,10 +1,12 @@
 import type { KeyObject } from 'node:crypto';
+import { types } from 'node:util';
 import { invalidArgType, invalidArgValue, outOfRange } from '../context/internal.js';
+import { DEFAULT_LIMITS, type Limits } from './wire.js';
 
 /** `structured`: a plain object for postMessage. `json`: a printable-ASCII string. */
 export type SnapshotFormat = 'structured' | 'json';
 
-/** An HMAC-SHA256 key: a string, bytes, or a secret KeyObject. */
+/** An HMAC-SHA256 key: a non-empty string, bytes, or a secret KeyObject. */
 export type SigningKey = string | Uint8Array | KeyObject;
 
 /** Size and nesting limits; both sides enforce them. */
@@ -33,18 +35,6 @@ export interface DeserializeOptions extends SnapshotLimits {
   maxAge?: number;
 }
 
-/**
- * Default limits. `json` snapshots usually travel in an HTTP header, and Node
- * refuses requests whose headers together exceed 16 KiB by default: a larger
- * context could not arrive that way anyway.
- */
-export const DEFAULT_LIMITS: Readonly<Record<SnapshotFormat, Required<SnapshotLimits>>> = {
-  json: { maxBytes: 16 * 1024, maxDepth: 64 },
-  structured: { maxBytes: 4 * 1024 * 1024, maxDepth: 64 },
-};
-
-export type Limits = Required<SnapshotLimits>;
-
 function checkObject(options: unknown): Record<string, unknown> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) {
@@ -70,23 +60,32 @@ export function limitsFor(format: SnapshotFormat, options: SnapshotLimits): Limi
   };
 }
 
+/** An empty key would make every MAC computable by anyone: refused in every form. */
 function isSigningKey(key: unknown): key is SigningKey {
   if (typeof key === 'string') return key.length > 0;
   if (key instanceof Uint8Array) return key.byteLength > 0;
-  return typeof key === 'object' && key !== null && (key as { type?: unknown }).type === 'secret';
+  return (
+    types.isKeyObject(key) &&
+    (key as KeyObject).type === 'secret' &&
+    ((key as KeyObject).symmetricKeySize ?? 0) > 0
+  );
 }
 
 function checkKey(name: string, key: unknown): SigningKey {
   if (!isSigningKey(key)) {
-    throw invalidArgType(name, 'a non-empty string, Buffer, Uint8Array or secret KeyObject', key);
+    throw invalidArgType(
+      name,
+      'a non-empty string, Buffer, Uint8Array or secret KeyObject (createSecretKey)',
+      key,
+    );
   }
   return key;
 }
 
 export interface CheckedSerializeOptions {
-  format: SnapshotFormat;
-  key: SigningKey | undefined;
-  limits: Limits;
+  readonly format: SnapshotFormat;
+  readonly key: SigningKey | undefined;
+  readonly limits: Limits;
 }
 
 export function checkSerializeOptions(options: unknown): CheckedSerializeOptions {
@@ -110,26 +109,30 @@ export function checkSerializeOptions(options: unknown): CheckedSerializeOptions
 }
 
 export interface CheckedDeserializeOptions {
-  keys: readonly SigningKey[];
-  maxAge: number | undefined;
-  given: SnapshotLimits;
+  readonly keys: readonly SigningKey[];
+  readonly maxAge: number | undefined;
+  readonly given: SnapshotLimits;
+}
+
+/** One key, or a non-empty list of them with no holes, each checked. */
+function checkKeys(key: unknown): SigningKey[] {
+  if (key === undefined) return [];
+  if (!Array.isArray(key)) return [checkKey('options.key', key)];
+  if (key.length === 0) throw invalidArgValue('options.key', 'must hold at least one key', key);
+  // An index loop, not map: map skips holes, and a hole is no key.
+  const keys: SigningKey[] = [];
+  for (let i = 0; i < key.length; i++) keys.push(checkKey(`options.key[${i}]`, key[i]));
+  return keys;
 }
 
 export function checkDeserializeOptions(options: unknown): CheckedDeserializeOptions {
   const given = checkObject(options);
-  const { key, maxAge } = given;
-  const keys =
-    key === undefined
-      ? []
-      : Array.isArray(key)
-        ? key.map((k, i) => checkKey(`options.key[${i}]`, k))
-        : [checkKey('options.key', key)];
-  if (Array.isArray(key) && keys.length === 0) {
-    throw invalidArgValue('options.key', 'must hold at least one key', key);
-  }
+  const keys = checkKeys(given.key);
+  const { maxAge } = given;
   if (maxAge !== undefined) {
-    if (typeof maxAge !== 'number')
+    if (typeof maxAge !== 'number') {
       throw invalidArgType('options.maxAge', 'of type number', maxAge);
+    }
     if (!(maxAge >= 0) || !Number.isFinite(maxAge)) {
       throw outOfRange('options.maxAge', 'a finite number of milliseconds >= 0', maxAge);
     }

@@ -12,11 +12,13 @@ import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
 import { type Context, copyContext } from '../context/index.js';
 import {
   contextFromEntries,
+  decodeThrown,
   encodeEntries,
+  encodeThrown,
+  isThrownRecords,
   limitsFor,
   readEntries,
 } from '../serialization/internal.js';
-import { decodeThrown, encodeThrown, isThrownMessage } from './protocol.js';
 
 export type {
   Endpoint,
@@ -204,9 +206,15 @@ function throwCarried(thrown: unknown): never {
 function withErrorFields(event: MessageEvent): MessageEvent {
   const data = event.data as MessageLike | undefined;
   const serialized = data?.value as { isError?: boolean; value?: unknown } | undefined;
-  if (data?.type !== 'HANDLER' || data.name !== 'throw' || !isThrownMessage(serialized?.value))
+  if (data?.type !== 'HANDLER' || data.name !== 'throw' || !isThrownRecords(serialized?.value))
     return event;
-  const thrown = decodeThrown(serialized.value);
+  let thrown: unknown;
+  try {
+    thrown = decodeThrown(serialized.value);
+  } catch (error) {
+    // A malformed reply rejects this one call, with the decoding error.
+    thrown = error;
+  }
   const value =
     thrown instanceof Error
       ? { isError: true, value: errorFields(thrown) }

@@ -6,10 +6,10 @@
  * gets the error whole; results go back as they are, after a check that
  * posting them cannot crash the worker.
  */
-import { limitsFor } from '../serialization/internal.js';
+import { encodeThrown, limitsFor } from '../serialization/internal.js';
 import { ContextPoolError } from './errors.js';
 import { handlerById } from './handlers.js';
-import { checkResult, decodeTask, encodeThrown, MISS } from './protocol.js';
+import { checkResult, decodeTask, MISS } from './protocol.js';
 import { SnapshotReceiver } from './snapshots.js';
 
 const snapshots = new SnapshotReceiver(limitsFor('structured', {}));

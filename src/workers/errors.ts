@@ -1,5 +1,5 @@
-import { BRAND, brandPrototype, hasBrand } from '../context/brand.js';
-import { withCode } from '../context/internal.js';
+import { BRAND } from '../context/brand.js';
+import { brandErrorClass, CodedError, withCode } from '../context/internal.js';
 import { restoreErrorsAs } from '../serialization/internal.js';
 
 export type ContextPoolErrorCode =
@@ -17,20 +17,12 @@ export type ContextPoolErrorCode =
  * or a task reached the worker without going through ContextPool
  * (`ERR_NOT_A_CONTEXT_POOL_TASK`). `instanceof` holds across package copies.
  */
-export class ContextPoolError extends Error {
-  readonly code: ContextPoolErrorCode;
-
+export class ContextPoolError extends CodedError<ContextPoolErrorCode> {
   constructor(code: ContextPoolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ContextPoolError';
-    this.code = code;
-  }
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, BRAND.contextPoolError);
+    super('ContextPoolError', code, message, options);
   }
 }
-brandPrototype(ContextPoolError, BRAND.contextPoolError);
+brandErrorClass(ContextPoolError, BRAND.contextPoolError);
 restoreErrorsAs('ContextPoolError', ContextPoolError);
 
 // piscina's own errors, recognised by their fixed messages and given a code.

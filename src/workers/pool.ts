@@ -2,18 +2,10 @@ import type { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { type Context, copyContext } from '../context/index.js';
 import { checkContext, copyOf, invalidArgType } from '../context/internal.js';
-import { limitsFor } from '../serialization/internal.js';
+import { decodeThrown, isThrownRecords, limitsFor } from '../serialization/internal.js';
 import { ContextPoolError, poolFailure } from './errors.js';
 import { moduleUrl } from './handlers.js';
-import {
-  decodeThrown,
-  encodeTask,
-  isMiss,
-  isThrownMessage,
-  type TaskMessage,
-  unwrapMovable,
-  whyUnsendable,
-} from './protocol.js';
+import { encodeTask, isMiss, type TaskMessage, unwrapMovable, whyUnsendable } from './protocol.js';
 import { SnapshotSender } from './snapshots.js';
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
@@ -300,7 +292,7 @@ function unsendableTask(task: unknown, cause: unknown): ContextPoolError {
  * named as such; anything else is piscina's or the worker's death.
  */
 function rethrowFailure(error: unknown, payload: unknown): never {
-  if (isThrownMessage(error)) throw decodeThrown(error);
+  if (isThrownRecords(error)) throw decodeThrown(error);
   if (isDataCloneError(error)) throw unsendableTask(payload, error);
   throw poolFailure(error);
 }

@@ -1,13 +1,4 @@
-import { describe } from '../context/internal.js';
-import {
-  decodeRecords,
-  encodeRecords,
-  errorClasses,
-  inspectValue,
-  type Limits,
-  Refusal,
-  type WireRecord,
-} from '../serialization/internal.js';
+import { type Limits, Refusal, walkValue } from '../serialization/internal.js';
 import { ContextPoolError } from './errors.js';
 import type { SnapshotFields } from './snapshots.js';
 
@@ -122,64 +113,8 @@ export function isMiss(value: unknown): value is Miss {
   );
 }
 
-/** What the entry throws when a task fails: the thrown value as records. */
-export interface ThrownMessage {
-  readonly cvThrown: number;
-  readonly r: WireRecord[];
-}
-
-/** Results and thrown values are the task's own business: only the walk's safety limits apply. */
+/** Results are the task's own business: only the walk's safety limits apply. */
 const UNLIMITED: Limits = { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 1000 };
-
-export function isThrownMessage(value: unknown): value is ThrownMessage {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { cvThrown?: unknown }).cvThrown === PROTOCOL
-  );
-}
-
-/**
- * Encodes what a task threw so that the caller gets it whole: name, message,
- * stack, cause, code and other own primitive properties, its class restored
- * if built-in or this package's. What cannot be carried is reduced to an
- * Error that keeps what can.
- */
-export function encodeThrown(thrown: unknown): ThrownMessage {
-  try {
-    inspectValue(thrown, UNLIMITED, false);
-    return { cvThrown: PROTOCOL, r: encodeRecords(thrown) };
-  } catch {
-    return { cvThrown: PROTOCOL, r: encodeRecords(summaryOf(thrown)) };
-  }
-}
-
-function summaryOf(thrown: unknown): Error {
-  if (!(thrown instanceof Error)) return new Error(`The task threw ${describe(thrown)}`);
-  const summary = new Error(String(thrown.message));
-  Object.defineProperty(summary, 'name', {
-    value: String(thrown.name),
-    configurable: true,
-    writable: true,
-  });
-  Object.defineProperty(summary, 'stack', {
-    value: thrown.stack,
-    configurable: true,
-    writable: true,
-  });
-  for (const key of Object.keys(thrown)) {
-    const value = (thrown as unknown as Record<string, unknown>)[key];
-    const type = typeof value;
-    if (value === null || (type !== 'object' && type !== 'function' && type !== 'symbol')) {
-      (summary as unknown as Record<string, unknown>)[key] = value;
-    }
-  }
-  return summary;
-}
-
-export function decodeThrown(message: ThrownMessage): unknown {
-  return decodeRecords(message.r, UNLIMITED, errorClasses);
-}
 
 const TRANSFERABLE = Symbol.for('Piscina.transferable');
 const VALUE = Symbol.for('Piscina.valueOf');
@@ -222,7 +157,7 @@ export function checkResult(result: unknown): void {
 /** What in `value` structured clone would refuse, as "the value at .path is ...", if anything. */
 export function whyUnsendable(value: unknown): string | undefined {
   try {
-    inspectValue(value, UNLIMITED, false);
+    walkValue(value, UNLIMITED, 'clone', false);
     return undefined;
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;

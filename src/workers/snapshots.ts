@@ -6,15 +6,17 @@ import {
   type HashedKey,
   hamtDiff,
   hamtForEach,
-  shareMap,
+  type Pending,
   type VarState,
+  viewOf,
 } from '../context/internal.js';
 import {
   applyChanges,
   contextFromEntries,
+  ENTRY_FLAG,
   encodeEntries,
   encodeValue,
-  FROZEN,
+  entryBytes,
   type Limits,
   readEntries,
 } from '../serialization/internal.js';
@@ -47,7 +49,7 @@ interface Base {
   readonly id: number;
   readonly map: Hamt;
   readonly size: number;
-  readonly pending: ContextState['_pending'];
+  readonly pending: Pending | null;
   readonly entries: readonly unknown[];
   readonly owners: ReadonlyMap<string, VarState>;
   readonly bytes: number;
@@ -69,11 +71,11 @@ export class SnapshotSender {
 
   /** The snapshot fields of a task that runs in a copy of `ctx`. */
   fieldsFor(ctx: ContextState): SnapshotFields {
-    shareMap(ctx);
+    const view = viewOf(ctx);
     for (const base of this.#bases) {
       // A base of another size cannot be a few changes away: no diff needed.
-      if (base.pending !== ctx._pending || Math.abs(base.size - ctx._size) > MAX_CHANGES) continue;
-      const delta = this.#deltaFrom(base, ctx._map);
+      if (base.pending !== view.pending || Math.abs(base.size - view.size) > MAX_CHANGES) continue;
+      const delta = this.#deltaFrom(base, view.map);
       if (delta !== undefined) {
         this.#promote(base);
         return delta;
@@ -83,11 +85,11 @@ export class SnapshotSender {
     if (!encoded.cacheable) return { e: encoded.entries };
     const base: Base = {
       id: this.#nextId++,
-      map: ctx._map,
-      size: ctx._size,
-      pending: ctx._pending,
+      map: view.map,
+      size: view.size,
+      pending: view.pending,
       entries: encoded.entries,
-      owners: ownersOf(ctx._map),
+      owners: ownersOf(view.map),
       bytes: encoded.bytes,
     };
     this.#bases.unshift(base);
@@ -149,9 +151,9 @@ export class SnapshotSender {
         return undefined;
       }
       const cacheable =
-        typeof value !== 'object' || value === null || (encoded.flags & FROZEN) !== 0;
+        typeof value !== 'object' || value === null || (encoded.flags & ENTRY_FLAG.frozen) !== 0;
       if (!cacheable) return undefined;
-      bytes += name.length + 6 + encoded.bytes;
+      bytes += entryBytes(name, encoded.bytes);
       d.push(name, encoded.flags, encoded.payload);
     }
     if (bytes > this.#limits.maxBytes) return undefined;

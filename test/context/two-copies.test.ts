@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATE_LAYOUT } from '../../src/context/state.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 let workspace: string;
@@ -25,7 +26,10 @@ beforeAll(async () => {
   const other = await installCopy('other');
   const stateModule = join(other, '..', 'context', 'state.js');
   const source = await readFile(stateModule, 'utf8');
-  const patched = source.replace(/STATE_LAYOUT = 1;/, 'STATE_LAYOUT = 2;');
+  const patched = source.replace(
+    /STATE_LAYOUT = (\d+);/,
+    (_, layout) => `STATE_LAYOUT = ${Number(layout) + 1};`,
+  );
   expect(patched).not.toBe(source);
   await writeFile(stateModule, patched);
   const { stdout } = await promisify(execFile)(process.execPath, [
@@ -92,8 +96,12 @@ describe('two copies of the package in one thread share one state', () => {
     };
     expect(failure.code).toBe('ERR_STATE_LAYOUT');
     expect(failure.isContextError).toBe(true);
-    expect(failure.message).toMatch(/state layout 1 from file:.*\/a\/node_modules\/contextvars\//);
-    expect(failure.message).toMatch(/layout 2 from file:.*\/other\/node_modules\/contextvars\//);
+    expect(failure.message).toMatch(
+      new RegExp(`state layout ${STATE_LAYOUT} from file:.*/a/node_modules/contextvars/`),
+    );
+    expect(failure.message).toMatch(
+      new RegExp(`layout ${STATE_LAYOUT + 1} from file:.*/other/node_modules/contextvars/`),
+    );
     expect(report.otherLayoutCopyContext).toBe('ERR_STATE_LAYOUT');
     expect(report.firstCopyStillWorks).toBe('still');
   });

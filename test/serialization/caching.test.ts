@@ -5,14 +5,14 @@ import {
   type SnapshotFormat,
   serializeContext,
 } from '../../src/serialization/index.js';
-import * as inspect from '../../src/serialization/inspect.js';
+import * as walk from '../../src/serialization/walk.js';
 
 const config = new ContextVar<unknown>('caching_config');
 const requestId = new ContextVar<string>('caching_request_id');
 
 /** Counts the inspection walks serialization makes: one per value it encodes. */
 function countWalks(): { walks: () => number; restore: () => void } {
-  const spy = vi.spyOn(inspect, 'inspectValue');
+  const spy = vi.spyOn(walk, 'walkValue');
   return { walks: () => spy.mock.calls.length, restore: () => spy.mockRestore() };
 }
 

@@ -1,22 +1,20 @@
-import { asciiJson } from './ascii.js';
-import { isDeepFrozen } from './frozen.js';
-import { inspectValue, isJsonExactPrimitive, primitiveBytes } from './inspect.js';
-import type { Limits, SnapshotFormat } from './options.js';
-import { encodeRecords, recordsWalkLimits } from './records.js';
-
-/** Flags of a wire entry. */
-export const RECORDS = 1;
-export const CODED = 2;
-export const FROZEN = 4;
+import { asciiJson } from '../ascii.js';
+import { isDeepFrozen } from '../frozen.js';
+import { isJsonExactPrimitive } from '../kinds.js';
+import type { SnapshotFormat } from '../options.js';
+import { recordListBytes, walkValue } from '../walk.js';
+import { ENTRY_FLAG, type Limits, primitiveBytes } from '../wire.js';
+import { encodeRecords } from './records.js';
 
 /** One value ready for a wire entry. */
 export interface EncodedValue {
-  /** RECORDS and FROZEN bits. */
+  /** `ENTRY_FLAG.records` and `ENTRY_FLAG.frozen` bits. */
   readonly flags: number;
   /** The value itself (structured clone or plain JSON carries it), or its records. */
   readonly payload: unknown;
   /** For `json`: the payload as JSON text. */
   readonly text: string | undefined;
+  /** What the receiver counts for the payload against maxBytes. */
   readonly bytes: number;
   readonly depth: number;
 }
@@ -25,9 +23,10 @@ type CacheSlot = { [F in SnapshotFormat]?: EncodedValue };
 const cache = new WeakMap<object, CacheSlot>();
 
 /**
- * Encodes `value` for `format`. Deep-frozen plain data is encoded once and
- * reused (its limits are still checked on every use); anything else mutable
- * is inspected and encoded now, as it is now.
+ * Encodes a context value for `format`. Deep-frozen plain data is encoded
+ * once and reused (its limits are still checked on every use); anything else
+ * mutable is walked and encoded now, as it is now. Throws a `Refusal` for
+ * what cannot leave the thread.
  */
 export function encodeValue(value: unknown, format: SnapshotFormat, limits: Limits): EncodedValue {
   if (typeof value !== 'object' || value === null) return encodePrimitive(value, format, limits);
@@ -40,12 +39,12 @@ export function encodeValue(value: unknown, format: SnapshotFormat, limits: Limi
   const cached = slot[format];
   if (cached !== undefined) {
     if (cached.bytes > limits.maxBytes || cached.depth > limits.maxDepth) {
-      // Re-inspect so the refusal names the path, as a first encoding would.
-      return encodeFresh(value, format, limits, FROZEN);
+      // Walk again so the refusal names the path, as a first encoding would.
+      return encodeFresh(value, format, limits, ENTRY_FLAG.frozen);
     }
     return cached;
   }
-  const encoded = encodeFresh(value, format, limits, FROZEN);
+  const encoded = encodeFresh(value, format, limits, ENTRY_FLAG.frozen);
   slot[format] = encoded;
   return encoded;
 }
@@ -57,7 +56,9 @@ function encodePrimitive(value: unknown, format: SnapshotFormat, limits: Limits)
   }
   if (format === 'structured') {
     const bytes = primitiveBytes(value);
-    if (bytes > limits.maxBytes) return encodeFresh(value, format, limits, 0);
+    if (bytes > limits.maxBytes || typeof value === 'bigint') {
+      return encodeFresh(value, format, limits, 0);
+    }
     return { flags: 0, payload: value, text: undefined, bytes, depth: 0 };
   }
   if (!isJsonExactPrimitive(value)) return encodeFresh(value, format, limits, 0);
@@ -67,8 +68,8 @@ function encodePrimitive(value: unknown, format: SnapshotFormat, limits: Limits)
 
 /**
  * `bytes` is what the receiver will count for the payload: for `json`, its
- * exact text length; for `structured`, the same walk the receiver makes over
- * what arrives (the value itself, or its records).
+ * exact text length; for `structured`, the walk the receiver makes over what
+ * arrives (the value itself, or its records).
  */
 function encodeFresh(
   value: unknown,
@@ -76,27 +77,14 @@ function encodeFresh(
   limits: Limits,
   frozen: number,
 ): EncodedValue {
-  const facts = inspectValue(value, limits, format === 'json');
-  const asRecords = format === 'structured' ? facts.needsRecords : !facts.jsonExact;
+  const shape = walkValue(value, limits, 'send', format === 'json');
+  const asRecords = format === 'structured' ? shape.needsRecords : !shape.jsonExact;
   const payload = asRecords ? encodeRecords(value) : value;
+  const flags = (asRecords ? ENTRY_FLAG.records : 0) | frozen;
   if (format === 'json') {
     const text = asciiJson(payload);
-    return {
-      flags: (asRecords ? RECORDS : 0) | frozen,
-      payload,
-      text,
-      bytes: text.length,
-      depth: facts.depth,
-    };
+    return { flags, payload, text, bytes: text.length, depth: shape.depth };
   }
-  const bytes = asRecords
-    ? inspectValue(payload, recordsWalkLimits(limits), false).bytes
-    : facts.bytes;
-  return {
-    flags: (asRecords ? RECORDS : 0) | frozen,
-    payload,
-    text: undefined,
-    bytes,
-    depth: facts.depth,
-  };
+  const bytes = asRecords ? recordListBytes(payload, limits) : shape.bytes;
+  return { flags, payload, text: undefined, bytes, depth: shape.depth };
 }

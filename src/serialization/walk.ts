@@ -1,27 +1,49 @@
-import { isJsonExactNumber, isPartialView, kindOf, type ValueKind } from './kinds.js';
-import type { Limits } from './options.js';
+import { types } from 'node:util';
+import { className, isJsonExactPrimitive, isPartialView, kindOf, type ValueKind } from './kinds.js';
+import {
+  bigintDigits,
+  bufferBytes,
+  type Limits,
+  MAX_BIGINT_DIGITS,
+  primitiveBytes,
+  RECORD_LIST_DEPTH,
+  VALUE_BYTES,
+} from './wire.js';
 
-/** What encoding a value needs, learned in one walk over it. */
-export interface ValueFacts {
-  /** A lower bound of the value's JSON length, compared with `maxBytes`. */
-  bytes: number;
+/**
+ * What the walk is for, which decides what it accepts and how it counts:
+ * - `send`: a context value leaving the thread. Class instances are refused
+ *   (a codec or `propagate: false` is the remedy); a view counts its own
+ *   bytes, which is what a partial view's records carry.
+ * - `clone`: a task's arguments, result or thrown value, under structured
+ *   clone's rules: class instances travel as plain objects.
+ * - `arrived`: a payload as a receiver got it. A view counts its whole
+ *   buffer, which is what a natively cloned view brings with it.
+ */
+export type WalkMode = 'send' | 'clone' | 'arrived';
+
+/** What one walk learns of a value. */
+export interface ValueShape {
+  /** Its size under the wire's byte accounting. */
+  readonly bytes: number;
   /** Deepest nesting of containers (0 for a primitive). */
-  depth: number;
+  readonly depth: number;
   /**
    * Native structured clone would lose something: an Error's `code` and class,
    * or the privacy of a view's buffer beyond the view (it copies it whole).
    */
-  needsRecords: boolean;
+  readonly needsRecords: boolean;
   /** JSON carries it exactly: plain data, no -0/NaN/undefined, no holes, no shared references. */
-  jsonExact: boolean;
+  readonly jsonExact: boolean;
 }
 
-/** Why a value cannot leave the thread, and where inside it. */
+/** Why a value cannot be carried (or is over the limits), and where inside it. */
 export class Refusal extends Error {
   readonly segments: string[] = [];
   constructor(readonly reason: string) {
     super(reason);
   }
+  /** `.rows[3].owner <PgClient>`; empty for the value itself. */
   get path(): string {
     return this.segments.join('');
   }
@@ -39,46 +61,8 @@ export function isCarriedErrorProperty(key: string, value: unknown): boolean {
   );
 }
 
-function readRefusal(key: string, error: unknown): Refusal {
-  const refusal = new Refusal(`threw when read: ${String(error)}`);
-  refusal.segments.push(keySegment(key));
-  return refusal;
-}
-
-/** Reads a property; a getter that throws becomes a refusal naming the key. */
-function readProperty(record: Record<string, unknown>, key: string): unknown {
-  try {
-    return record[key];
-  } catch (error) {
-    throw readRefusal(key, error);
-  }
-}
-
-/** The size a primitive counts for, the same on both sides. */
-export function primitiveBytes(value: unknown): number {
-  switch (typeof value) {
-    case 'string':
-      return value.length + 2;
-    case 'number':
-      return 1;
-    case 'bigint':
-      return value.toString().length + 2;
-    default:
-      return 4;
-  }
-}
-
-/** Whether JSON carries a primitive exactly (not undefined, BigInt, -0, NaN, ±Infinity). */
-export function isJsonExactPrimitive(value: unknown): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return isJsonExactNumber(value);
-    default:
-      return value === null;
-  }
+export function keySegment(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 function segmentOf(at: string | number): string {
@@ -86,38 +70,45 @@ function segmentOf(at: string | number): string {
   return at.startsWith('<') ? at : keySegment(at);
 }
 
-export function keySegment(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
 /**
- * Walks `value` once: refuses what cannot be carried (naming the path) or what
- * exceeds `limits`, and reports which encoding it needs. Work is bounded by
+ * Walks `value` once: refuses what cannot be carried in `mode` (naming the
+ * path) or exceeds `limits`, and reports its shape. Work is bounded by
  * `limits.maxBytes` and by the number of distinct objects in the value.
  *
  * `trackShared` finds shared references (JSON would duplicate them) at the
  * cost of a Set of every object (about 40 ns each). Without it, the walk
- * first assumes a tree and finds cycles along the current path only: the
- * structured format needs no more, since structured clone keeps sharing
- * itself. A value with heavy sharing (a DAG) would be walked once per path,
- * so that fast walk gives up after FAST_WALK_OBJECTS objects, or as soon as
- * its count passes maxBytes, and the value is walked again, exactly.
+ * assumes a tree and finds cycles along the current path only: structured
+ * clone keeps sharing itself, so that is enough for it. A value with heavy
+ * sharing (a DAG) would then be walked once per path, so that fast walk gives
+ * up after FAST_WALK_OBJECTS objects, or as soon as its count passes
+ * maxBytes, and the value is walked again, exactly.
  */
-export function inspectValue(value: unknown, limits: Limits, trackShared: boolean): ValueFacts {
+export function walkValue(
+  value: unknown,
+  limits: Limits,
+  mode: WalkMode,
+  trackShared: boolean,
+): ValueShape {
   if (!trackShared) {
     try {
-      return new Walker(limits, false).facts(value);
+      return new Walker(limits, mode, false).shapeOf(value);
     } catch (error) {
-      if (!(error instanceof GiveUp)) throw error;
+      if (!(error instanceof FastWalkGaveUp)) throw error;
     }
   }
-  return new Walker(limits, true).facts(value);
+  return new Walker(limits, mode, true).shapeOf(value);
 }
 
+/** What a record list counts for, as a receiver measures it. */
+export function recordListBytes(records: unknown, limits: Limits): number {
+  const allowance = { maxBytes: limits.maxBytes, maxDepth: RECORD_LIST_DEPTH };
+  return walkValue(records, allowance, 'arrived', false).bytes;
+}
+
+/** The fast walk found more objects than a tree of this size would have: walk exactly. */
 const FAST_WALK_OBJECTS = 50_000;
 
-/** The fast walk cannot tell a large value from a heavily shared one: walk exactly. */
-class GiveUp extends Error {}
+class FastWalkGaveUp extends Error {}
 
 /** Whether `for...in` over a plain object yields its own keys only (nobody made Object.prototype enumerable). */
 function forInIsOwnKeys(): boolean {
@@ -136,12 +127,13 @@ class Walker {
 
   constructor(
     private readonly limits: Limits,
+    private readonly mode: WalkMode,
     trackShared: boolean,
   ) {
     this.seen = trackShared ? new Set() : undefined;
   }
 
-  facts(value: unknown): ValueFacts {
+  shapeOf(value: unknown): ValueShape {
     const depth = this.visit(value, 0);
     return { bytes: this.bytes, depth, needsRecords: this.needsRecords, jsonExact: this.jsonExact };
   }
@@ -149,13 +141,18 @@ class Walker {
   private count(bytes: number): void {
     this.bytes += bytes;
     if (this.bytes > this.limits.maxBytes) {
-      if (this.seen === undefined) throw new GiveUp();
+      if (this.seen === undefined) throw new FastWalkGaveUp();
       throw new Refusal(`is larger than maxBytes (${this.limits.maxBytes})`);
     }
   }
 
-  /** Returns the container depth below and including `value`. */
-  visit(value: unknown, depth: number): number {
+  /** Returns the container depth at and below `value`. */
+  private visit(value: unknown, depth: number): number {
+    // Proxies run code on every read and structured clone refuses them; a
+    // payload that arrived came through a clone or a parser, so has none.
+    if (this.mode !== 'arrived' && typeof value === 'object' && types.isProxy(value)) {
+      throw new Refusal('is a Proxy');
+    }
     const kind = kindOf(value);
     if (typeof kind === 'object') throw new Refusal(`is ${kind.refused}`);
     if (kind === 'primitive') {
@@ -166,7 +163,7 @@ class Walker {
     if (this.alreadyReached(object)) {
       // A shared reference or a cycle: kept as such by both formats, not by JSON.
       this.jsonExact = false;
-      this.count(1);
+      this.count(VALUE_BYTES.sharedReference);
       return 0;
     }
     if (depth >= this.limits.maxDepth) {
@@ -180,7 +177,7 @@ class Walker {
 
   private alreadyReached(object: object): boolean {
     if (this.seen === undefined) {
-      if (++this.objects > FAST_WALK_OBJECTS) throw new GiveUp();
+      if (++this.objects > FAST_WALK_OBJECTS) throw new FastWalkGaveUp();
       return this.path.includes(object);
     }
     if (this.seen.has(object)) return true;
@@ -195,6 +192,7 @@ class Walker {
       case 'object':
         return 1 + this.properties(object, below, this.plainKeysByForIn);
       case 'instance':
+        if (this.mode !== 'clone') throw classInstance(object, this.mode);
         this.jsonExact = false;
         return 1 + this.properties(object, below, false);
       case 'map':
@@ -209,15 +207,20 @@ class Walker {
         return 1 + this.error(object as Error, below);
       case 'date':
         this.jsonExact = false;
-        this.count(26);
+        this.count(VALUE_BYTES.date);
         return 1;
       case 'regexp':
         this.jsonExact = false;
-        this.count((object as RegExp).source.length + 2);
+        this.count((object as RegExp).source.length + VALUE_BYTES.regexp);
         return 1;
-      case 'view':
-        if (isPartialView(object as ArrayBufferView)) this.needsRecords = true;
-        return this.bytesOf((object as ArrayBufferView).byteLength);
+      case 'view': {
+        const view = object as ArrayBufferView;
+        if (this.mode === 'send') {
+          if (isPartialView(view)) this.needsRecords = true;
+          return this.bytesOf(view.byteLength);
+        }
+        return this.bytesOf(view.buffer.byteLength);
+      }
       default:
         return this.bytesOf((object as ArrayBuffer).byteLength);
     }
@@ -226,13 +229,17 @@ class Walker {
   /** ArrayBuffers and views travel as base64 of their bytes. */
   private bytesOf(byteLength: number): number {
     this.jsonExact = false;
-    this.count(Math.ceil((byteLength * 4) / 3) + 2);
+    this.count(bufferBytes(byteLength));
     return 1;
   }
 
   private primitive(value: unknown): void {
     if (!isJsonExactPrimitive(value)) this.jsonExact = false;
-    this.count(primitiveBytes(value));
+    const bytes = primitiveBytes(value);
+    if (typeof value === 'bigint' && bigintDigits(value) > MAX_BIGINT_DIGITS) {
+      throw new Refusal(`is a BigInt of more than ${MAX_BIGINT_DIGITS} decimal digits`);
+    }
+    this.count(bytes);
   }
 
   /**
@@ -256,21 +263,24 @@ class Walker {
 
   private array(array: unknown[], depth: number): number {
     let deepest = 0;
-    this.count(2);
-    for (let i = 0; i < array.length; i++) {
-      this.count(1);
-      if (!(i in array)) {
+    this.count(VALUE_BYTES.container);
+    const { length } = array;
+    for (let i = 0; i < length; i++) {
+      this.count(VALUE_BYTES.element);
+      const item = array[i];
+      if (item === undefined && !(i in array)) {
         this.jsonExact = false;
         continue;
       }
-      deepest = Math.max(deepest, this.child(array[i], depth, i));
+      const below = this.child(item, depth, i);
+      if (below > deepest) deepest = below;
     }
     return deepest;
   }
 
   private properties(object: object, depth: number, byForIn: boolean): number {
     let deepest = 0;
-    this.count(2);
+    this.count(VALUE_BYTES.container);
     const record = object as Record<string, unknown>;
     // for...in spares the key array Object.keys allocates, and V8 reads
     // `record[key]` through its enum cache when the read sits in the loop body.
@@ -279,18 +289,21 @@ class Walker {
       let key = '';
       try {
         for (key in record) {
-          this.count(key.length + 3);
+          this.count(key.length + VALUE_BYTES.property);
           const below = this.child(record[key], depth, key);
           if (below > deepest) deepest = below;
         }
       } catch (error) {
         // A getter threw (a refusal or give-up from deeper down passes through as it is).
-        throw error instanceof Refusal || error instanceof GiveUp ? error : readRefusal(key, error);
+        throw error instanceof Refusal || error instanceof FastWalkGaveUp
+          ? error
+          : readRefusal(key, error);
       }
     } else {
       for (const key of Object.keys(record)) {
-        this.count(key.length + 3);
-        deepest = Math.max(deepest, this.child(readProperty(record, key), depth, key));
+        this.count(key.length + VALUE_BYTES.property);
+        const below = this.child(readProperty(record, key), depth, key);
+        if (below > deepest) deepest = below;
       }
     }
     return deepest;
@@ -299,7 +312,7 @@ class Walker {
   private map(map: Map<unknown, unknown>, depth: number): number {
     let deepest = 0;
     let i = 0;
-    this.count(2);
+    this.count(VALUE_BYTES.container);
     for (const [key, value] of map) {
       const n = i++;
       deepest = Math.max(
@@ -314,7 +327,7 @@ class Walker {
   private set(set: Set<unknown>, depth: number): number {
     let deepest = 0;
     let i = 0;
-    this.count(2);
+    this.count(VALUE_BYTES.container);
     for (const item of set) {
       const n = i++;
       deepest = Math.max(deepest, this.child(item, depth, `<set item #${n}>`));
@@ -323,16 +336,57 @@ class Walker {
   }
 
   private error(error: Error, depth: number): number {
-    this.count(String(error.message).length + String(error.stack ?? '').length + 16);
+    const fields = error as unknown as Record<string, unknown>;
+    const text =
+      String(readProperty(fields, 'message')) + String(readProperty(fields, 'stack') ?? '');
+    this.count(text.length + VALUE_BYTES.error);
     let deepest = 0;
-    if ('cause' in error) deepest = this.child(error.cause, depth, 'cause');
+    if ('cause' in error) deepest = this.child(readProperty(fields, 'cause'), depth, 'cause');
     if (error instanceof AggregateError) {
-      deepest = Math.max(deepest, this.child(error.errors, depth, 'errors'));
+      deepest = Math.max(deepest, this.child(readProperty(fields, 'errors'), depth, 'errors'));
     }
     for (const key of Object.keys(error)) {
-      const value = readProperty(error as unknown as Record<string, unknown>, key);
+      const value = readProperty(fields, key);
       if (isCarriedErrorProperty(key, value)) this.child(value, depth, key);
     }
     return deepest;
+  }
+}
+
+/**
+ * A class instance in a context value: stripping it to a plain object, as
+ * structured clone does, would hand the receiver a broken object and send
+ * whatever it holds (a connection's password) along.
+ */
+function classInstance(object: object, mode: WalkMode): Refusal {
+  let name = 'anonymous class';
+  try {
+    name = className(object);
+  } catch {
+    // A prototype that throws when read (a Proxy): the generic name stays.
+  }
+  const refusal = new Refusal(
+    mode === 'send'
+      ? 'is a class instance, which does not travel as it is (only plain data, Map, Set, Date, ' +
+          'RegExp, Error, ArrayBuffer and typed arrays do): give the var a codec that turns it ' +
+          'into such data and back, or make it propagate: false to keep it in this thread'
+      : 'is a class instance, which no sender writes',
+  );
+  refusal.segments.push(` <${name}>`);
+  return refusal;
+}
+
+function readRefusal(key: string, error: unknown): Refusal {
+  const refusal = new Refusal(`threw when read: ${String(error)}`);
+  refusal.segments.push(keySegment(key));
+  return refusal;
+}
+
+/** Reads a property; a getter that throws becomes a refusal naming the key. */
+function readProperty(record: Record<string, unknown>, key: string): unknown {
+  try {
+    return record[key];
+  } catch (error) {
+    throw readRefusal(key, error);
   }
 }
