@@ -208,17 +208,18 @@ function withErrorFields(event: MessageEvent): MessageEvent {
   const serialized = data?.value as { isError?: boolean; value?: unknown } | undefined;
   if (data?.type !== 'HANDLER' || data.name !== 'throw' || !isThrownRecords(serialized?.value))
     return event;
-  let thrown: unknown;
+  let value: { isError: boolean; value: unknown };
   try {
-    thrown = decodeThrown(serialized.value);
+    const thrown = decodeThrown(serialized.value);
+    value =
+      thrown instanceof Error
+        ? { isError: true, value: errorFields(thrown) }
+        : { isError: false, value: thrown };
   } catch (error) {
-    // A malformed reply rejects this one call, with the decoding error.
-    thrown = error;
+    // A malformed reply rejects this one call, with the decoding error itself
+    // (comlink throws a non-error value as it is).
+    value = { isError: false, value: error };
   }
-  const value =
-    thrown instanceof Error
-      ? { isError: true, value: errorFields(thrown) }
-      : { isError: false, value: thrown };
   return { data: { ...data, value }, origin: event.origin } as MessageEvent;
 }
 
