@@ -88,7 +88,18 @@ const REPLACEMENTS: readonly unknown[] = [
   Array.from({ length: 300 }, () => 1),
 ];
 
-const mutation = fc.record({ node: fc.nat(), replacement: fc.nat(), kind: fc.nat({ max: 9 }) });
+interface Mutation {
+  /** Which node of the parsed input, modulo their number. */
+  readonly node: number;
+  readonly replacement: number;
+  /** 0-5 replace, 6 duplicate, 7 point at itself, 8 cut a list, 9 copy a sibling. */
+  readonly kind: number;
+}
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  node: fc.nat(),
+  replacement: fc.nat(),
+  kind: fc.nat({ max: 9 }),
+});
 
 /** Every array or object inside `root`, with the key of each of its slots. */
 function slotsOf(root: unknown): Array<[Record<string | number, unknown>, string | number]> {
@@ -107,10 +118,7 @@ function slotsOf(root: unknown): Array<[Record<string | number, unknown>, string
 }
 
 /** Applies mutations to a parsed input in place: replace, duplicate, point at itself or cut a node. */
-function mutate(
-  root: unknown,
-  mutations: readonly fc.RecordValue<{ node: number; replacement: number; kind: number }>[],
-): void {
+function mutate(root: unknown, mutations: readonly Mutation[]): void {
   for (const { node, replacement, kind } of mutations) {
     const slots = slotsOf(root);
     if (slots.length === 0) return;
