@@ -123,13 +123,20 @@ class Walker {
   private readonly seen: Set<object> | undefined;
   private readonly path: object[] = [];
   private objects = 0;
+  private readonly maxBytes: number;
+  private readonly maxDepth: number;
+  /** Proxies run code on every read and clone refuses them; what arrived came through a clone or a parser. */
+  private readonly checkProxies: boolean;
   private readonly plainKeysByForIn = forInIsOwnKeys();
 
   constructor(
-    private readonly limits: Limits,
+    limits: Limits,
     private readonly mode: WalkMode,
     trackShared: boolean,
   ) {
+    this.maxBytes = limits.maxBytes;
+    this.maxDepth = limits.maxDepth;
+    this.checkProxies = mode !== 'arrived';
     this.seen = trackShared ? new Set() : undefined;
   }
 
@@ -140,39 +147,64 @@ class Walker {
 
   private count(bytes: number): void {
     this.bytes += bytes;
-    if (this.bytes > this.limits.maxBytes) {
-      if (this.seen === undefined) throw new FastWalkGaveUp();
-      throw new Refusal(`is larger than maxBytes (${this.limits.maxBytes})`);
-    }
+    if (this.bytes > this.maxBytes) this.overflow();
+  }
+
+  private overflow(): never {
+    if (this.seen === undefined) throw new FastWalkGaveUp();
+    throw new Refusal(`is larger than maxBytes (${this.maxBytes})`);
   }
 
   /** Returns the container depth at and below `value`. */
   private visit(value: unknown, depth: number): number {
-    // Proxies run code on every read and structured clone refuses them; a
-    // payload that arrived came through a clone or a parser, so has none.
-    if (this.mode !== 'arrived' && typeof value === 'object' && types.isProxy(value)) {
-      throw new Refusal('is a Proxy');
-    }
-    const kind = kindOf(value);
-    if (typeof kind === 'object') throw new Refusal(`is ${kind.refused}`);
-    if (kind === 'primitive') {
+    if (typeof value !== 'object' || value === null) {
       this.primitive(value);
       return 0;
     }
-    const object = value as object;
-    if (this.alreadyReached(object)) {
+    if (this.checkProxies && types.isProxy(value)) throw new Refusal('is a Proxy');
+    if (this.alreadyReached(value)) {
       // A shared reference or a cycle: kept as such by both formats, not by JSON.
       this.jsonExact = false;
       this.count(VALUE_BYTES.sharedReference);
       return 0;
     }
-    if (depth >= this.limits.maxDepth) {
-      throw new Refusal(`is nested deeper than maxDepth (${this.limits.maxDepth})`);
+    if (depth >= this.maxDepth) {
+      throw new Refusal(`is nested deeper than maxDepth (${this.maxDepth})`);
     }
-    this.path.push(object);
-    const below = this.container(kind, object, depth + 1);
+    this.path.push(value);
+    // Plain objects and arrays first: they are most of any value.
+    const proto = Object.getPrototypeOf(value);
+    const below =
+      proto === Object.prototype || proto === null
+        ? 1 + this.properties(value, depth + 1, this.plainKeysByForIn)
+        : proto === Array.prototype
+          ? 1 + this.array(value as unknown[], depth + 1)
+          : this.builtIn(value, depth + 1);
     this.path.pop();
     return below;
+  }
+
+  private builtIn(object: object, below: number): number {
+    const kind = kindOf(object);
+    if (typeof kind === 'object') throw new Refusal(`is ${kind.refused}`);
+    return this.container(kind, object, below);
+  }
+
+  private primitive(value: unknown): void {
+    switch (typeof value) {
+      case 'function':
+        throw new Refusal('is a function');
+      case 'symbol':
+        throw new Refusal('is a symbol');
+      case 'bigint':
+        if (bigintDigits(value) > MAX_BIGINT_DIGITS) {
+          throw new Refusal(`is a BigInt of more than ${MAX_BIGINT_DIGITS} decimal digits`);
+        }
+        break;
+    }
+    // Only the json format asks whether JSON carries the value exactly.
+    if (this.seen !== undefined && !isJsonExactPrimitive(value)) this.jsonExact = false;
+    this.count(primitiveBytes(value));
   }
 
   private alreadyReached(object: object): boolean {
@@ -190,7 +222,7 @@ class Walker {
       case 'array':
         return 1 + this.array(object as unknown[], below);
       case 'object':
-        return 1 + this.properties(object, below, this.plainKeysByForIn);
+        return 1 + this.properties(object, below, false);
       case 'instance':
         if (this.mode !== 'clone') throw classInstance(object, this.mode);
         this.jsonExact = false;
@@ -233,31 +265,16 @@ class Walker {
     return 1;
   }
 
-  private primitive(value: unknown): void {
-    if (!isJsonExactPrimitive(value)) this.jsonExact = false;
-    const bytes = primitiveBytes(value);
-    if (typeof value === 'bigint' && bigintDigits(value) > MAX_BIGINT_DIGITS) {
-      throw new Refusal(`is a BigInt of more than ${MAX_BIGINT_DIGITS} decimal digits`);
-    }
-    this.count(bytes);
-  }
-
   /**
-   * Visits a child; on a refusal, prepends where the child sits. The segment is
-   * built only then (`at` is a key, an index, or a label), never on the way in.
+   * Visits a child of a Map, Set or Error; on a refusal, prepends where the
+   * child sits. Arrays and objects, most of any value, do the same once per
+   * loop instead of once per child.
    */
-  private child(value: unknown, depth: number, at: string | number): number {
-    if (typeof value !== 'object' || value === null) {
-      if (typeof value !== 'function' && typeof value !== 'symbol') {
-        this.primitive(value);
-        return 0;
-      }
-    }
+  private child(value: unknown, depth: number, at: string): number {
     try {
       return this.visit(value, depth);
     } catch (error) {
-      if (error instanceof Refusal) error.segments.unshift(segmentOf(at));
-      throw error;
+      throw located(error, at);
     }
   }
 
@@ -265,15 +282,20 @@ class Walker {
     let deepest = 0;
     this.count(VALUE_BYTES.container);
     const { length } = array;
-    for (let i = 0; i < length; i++) {
-      this.count(VALUE_BYTES.element);
-      const item = array[i];
-      if (item === undefined && !(i in array)) {
-        this.jsonExact = false;
-        continue;
+    let i = 0;
+    try {
+      for (; i < length; i++) {
+        this.count(VALUE_BYTES.element);
+        const item = array[i];
+        if (item === undefined && !(i in array)) {
+          this.jsonExact = false;
+          continue;
+        }
+        const below = this.visit(item, depth);
+        if (below > deepest) deepest = below;
       }
-      const below = this.child(item, depth, i);
-      if (below > deepest) deepest = below;
+    } catch (error) {
+      throw located(error, i);
     }
     return deepest;
   }
@@ -282,29 +304,26 @@ class Walker {
     let deepest = 0;
     this.count(VALUE_BYTES.container);
     const record = object as Record<string, unknown>;
-    // for...in spares the key array Object.keys allocates, and V8 reads
-    // `record[key]` through its enum cache when the read sits in the loop body.
-    // It is used only when it yields exactly the own enumerable keys.
-    if (byForIn) {
-      let key = '';
-      try {
+    let key = '';
+    try {
+      // for...in spares the key array Object.keys allocates, and V8 reads
+      // `record[key]` through its enum cache when the read sits in the loop
+      // body. It is used only when it yields exactly the own enumerable keys.
+      if (byForIn) {
         for (key in record) {
           this.count(key.length + VALUE_BYTES.property);
-          const below = this.child(record[key], depth, key);
+          const below = this.visit(record[key], depth);
           if (below > deepest) deepest = below;
         }
-      } catch (error) {
-        // A getter threw (a refusal or give-up from deeper down passes through as it is).
-        throw error instanceof Refusal || error instanceof FastWalkGaveUp
-          ? error
-          : readRefusal(key, error);
+      } else {
+        for (key of Object.keys(record)) {
+          this.count(key.length + VALUE_BYTES.property);
+          const below = this.visit(record[key], depth);
+          if (below > deepest) deepest = below;
+        }
       }
-    } else {
-      for (const key of Object.keys(record)) {
-        this.count(key.length + VALUE_BYTES.property);
-        const below = this.child(readProperty(record, key), depth, key);
-        if (below > deepest) deepest = below;
-      }
+    } catch (error) {
+      throw located(error, key);
     }
     return deepest;
   }
@@ -376,17 +395,24 @@ function classInstance(object: object, mode: WalkMode): Refusal {
   return refusal;
 }
 
-function readRefusal(key: string, error: unknown): Refusal {
-  const refusal = new Refusal(`threw when read: ${String(error)}`);
-  refusal.segments.push(keySegment(key));
+/**
+ * A failure while visiting the child at `at`: a refusal from below gets the
+ * child's place prepended; a getter that threw becomes a refusal there; the
+ * fast walk giving up passes through.
+ */
+function located(error: unknown, at: string | number): unknown {
+  if (error instanceof FastWalkGaveUp) return error;
+  const refusal =
+    error instanceof Refusal ? error : new Refusal(`threw when read: ${String(error)}`);
+  refusal.segments.unshift(segmentOf(at));
   return refusal;
 }
 
-/** Reads a property; a getter that throws becomes a refusal naming the key. */
+/** Reads a property of an Error; a getter that throws becomes a refusal naming the key. */
 function readProperty(record: Record<string, unknown>, key: string): unknown {
   try {
     return record[key];
   } catch (error) {
-    throw readRefusal(key, error);
+    throw located(error, key);
   }
 }
