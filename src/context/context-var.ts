@@ -1,5 +1,5 @@
 import { BRAND, brandPrototype, hasBrand } from './brand.js';
-import { adoptPending, current, eraseEntry, writeEntry } from './context.js';
+import { adoptPending, bindValue, current, eraseEntry } from './context.js';
 import { ContextError, invalidArgType, LookupError } from './errors.js';
 import { ABSENT, type Absent, type Hamt, hamtGet } from './hamt.js';
 import { declareVar } from './registry.js';
@@ -91,7 +91,7 @@ export class ContextVar<T> {
     const map = ctx._map;
     let old = map === this._cachedMap ? this._cachedValue : hamtGet(map, this);
     if (old === ABSENT) old = adoptPending(ctx, this);
-    writeEntry(ctx, this, value, old !== ABSENT);
+    bindValue(ctx, this, value, old !== ABSENT);
     // Also required after a write in place, which keeps the map object.
     this._cachedMap = ctx._map;
     this._cachedValue = value;
@@ -118,7 +118,7 @@ export class ContextVar<T> {
     }
     token._used = true;
     if (token._old === ABSENT) eraseEntry(ctx, this);
-    else writeEntry(ctx, this, token._old, hamtGet(ctx._map, this) !== ABSENT);
+    else bindValue(ctx, this, token._old, hamtGet(ctx._map, this) !== ABSENT);
     // The write may have been in place: the map is the same object, the value is not.
     this._cachedMap = ctx._map;
     this._cachedValue = token._old;

@@ -232,7 +232,7 @@ export function adoptPending(ctx: ContextState, variable: VarState): unknown {
   if (entry === undefined) return ABSENT;
   const value = entry.coded ? decodeArrived(variable, entry.value) : entry.value;
   ctx._pending = pendingWith(pending, variable._name, undefined);
-  writeEntry(ctx, variable, value, false);
+  bindValue(ctx, variable, value, false);
   return value;
 }
 
@@ -256,11 +256,13 @@ export function shareMap(ctx: ContextState): void {
 }
 
 /**
- * Binds `variable` to `value` in `ctx`; `present` says whether it had a value.
- * A context that alone holds its map overwrites a root entry in place; any
- * other write builds a new map, which the context then alone holds.
+ * Binds `variable` to `value` in `ctx`, for callers that just looked the var
+ * up: `present` says whether it had a value, which spares a second lookup on
+ * the hot path of `set`. A context that alone holds its map overwrites a root
+ * entry in place; any other write builds a new map, which the context then
+ * alone holds. Other layers use `setEntry`.
  */
-export function writeEntry(
+export function bindValue(
   ctx: ContextState,
   variable: VarState,
   value: unknown,
@@ -275,13 +277,13 @@ export function writeEntry(
   if (!present) ctx._size++;
 }
 
-/** @internal Binds `variable` to `value` in `ctx`, whether or not it had a value. */
-export function putEntry(ctx: ContextState, variable: VarState, value: unknown): void {
-  writeEntry(ctx, variable, value, hamtGet(ctx._map, variable) !== ABSENT);
+/** @internal Binds `variable` to `value` in `ctx`, looking up whether it had a value. */
+export function setEntry(ctx: ContextState, variable: VarState, value: unknown): void {
+  bindValue(ctx, variable, value, hamtGet(ctx._map, variable) !== ABSENT);
 }
 
 /** @internal Sets (or, with undefined, removes) the pending entry `name` of `ctx`. */
-export function putPending(ctx: ContextState, name: string, entry: PendingEntry | undefined): void {
+export function setPending(ctx: ContextState, name: string, entry: PendingEntry | undefined): void {
   ctx._pending = pendingWith(ctx._pending, name, entry);
 }
 

@@ -3,7 +3,7 @@
  * Context holds. A shared node is never mutated, so a context copy shares its
  * parent's map in O(1) and a write path-copies O(log32 n) nodes, as CPython's
  * `Python/hamt.c` does. The one exception is `hamtOverwriteRoot`, which the
- * owner of an unshared root may use (see `writeEntry`).
+ * owner of an unshared root may use (see `bindValue`).
  *
  * Layout (shared by every copy of the package with the same state layout):
  * a node is `{ hash, bitmap, keys, values }`; entry i is `keys[i]` ->

@@ -11,8 +11,8 @@ export {
   copyOf,
   decodeArrived,
   eraseEntry,
-  putEntry,
-  putPending,
+  setEntry,
+  setPending,
   viewOf,
 } from './context.js';
 export {

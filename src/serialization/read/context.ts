@@ -7,8 +7,8 @@ import {
   eraseEntry,
   type PendingEntry,
   pendingFrom,
-  putEntry,
-  putPending,
+  setEntry,
+  setPending,
   type VarState,
 } from '../../context/internal.js';
 import { cannotDeserialize } from '../errors.js';
@@ -59,16 +59,16 @@ export function applyChanges(
   for (const name of removed) {
     const variable = receivingVar(name);
     if (variable !== undefined) eraseEntry(ctx, variable);
-    putPending(ctx, name, undefined);
+    setPending(ctx, name, undefined);
   }
   for (const entry of changed) {
     const variable = receivingVar(entry.name);
     if (variable === undefined) {
-      putPending(ctx, entry.name, { value: entry.value, coded: entry.coded });
+      setPending(ctx, entry.name, { value: entry.value, coded: entry.coded });
       continue;
     }
-    putPending(ctx, entry.name, undefined);
-    putEntry(ctx, variable, arrivedValue(variable, entry));
+    setPending(ctx, entry.name, undefined);
+    setEntry(ctx, variable, arrivedValue(variable, entry));
   }
 }
 
