@@ -1,6 +1,6 @@
 import { BRAND, brandPrototype, hasBrand } from './brand.js';
 import { adoptPending, bindValue, current, eraseEntry } from './context.js';
-import { ContextError, invalidArgType, LookupError } from './errors.js';
+import { ContextError, checkCodec, invalidArgType, LookupError } from './errors.js';
 import { ABSENT, type Absent, type Hamt, hamtGet } from './hamt.js';
 import { declareVar } from './registry.js';
 import { assertUsable, type ContextVarCodec, nextHash } from './state.js';
@@ -148,15 +148,7 @@ function checkOptions<T>(options: ContextVarOptions<T> | undefined): ContextVarO
   if (propagate !== undefined && typeof propagate !== 'boolean') {
     throw invalidArgType('options.propagate', 'of type boolean', propagate);
   }
-  if (
-    codec !== undefined &&
-    (typeof codec !== 'object' ||
-      codec === null ||
-      typeof codec.encode !== 'function' ||
-      typeof codec.decode !== 'function')
-  ) {
-    throw invalidArgType('options.codec', 'an object with encode and decode functions', codec);
-  }
+  checkCodec(codec);
   return options;
 }
 

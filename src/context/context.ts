@@ -1,4 +1,5 @@
 import { BRAND, brandPrototype, hasBrand } from './brand.js';
+import { restoringCarried } from './carried.js';
 import type { ContextVar } from './context-var.js';
 import { ContextError, ContextSerializationError, invalidArgType } from './errors.js';
 import {
@@ -47,6 +48,7 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
   /** @internal */ _pending: Pending | null = null;
   /** @internal */ _entered = false;
   /** @internal */ _owned = false;
+  /** @internal */ _arrived = false;
 
   /** An empty context. */
   constructor() {
@@ -158,7 +160,11 @@ export function copyOf(source: ContextState): Context {
   return copy;
 }
 
-/** @internal A new Context holding exactly these entries (distinct vars), and pending entries. */
+/**
+ * @internal A new Context holding exactly these entries (distinct vars), and
+ * pending entries: a context that arrived, whose `run` restores the carried
+ * entries among them (see `restoringCarried`).
+ */
 export function contextOf(
   vars: readonly VarState[],
   values: readonly unknown[],
@@ -169,7 +175,18 @@ export function contextOf(
   ctx._size = vars.length;
   ctx._owned = ctx._map !== null;
   ctx._pending = pending;
+  ctx._arrived = true;
   return ctx;
+}
+
+/**
+ * @internal A copy of a context that arrived in a snapshot, as the context of
+ * one task: like `source`, its `run` restores what arrived carried.
+ */
+export function arrivedCopyOf(source: ContextState): Context {
+  const copy = copyOf(source);
+  copy._arrived = true;
+  return copy;
 }
 
 /**
@@ -206,6 +223,9 @@ export function enter<A extends unknown[], R>(
   ctx._entered = true;
   outer._entered = true;
   try {
+    if (ctx._arrived && state.carried.size > 0) {
+      return restoringCarried(ctx._pending, () => als.run(ctx, fn, ...args));
+    }
     // Spreading an empty rest array through here costs more than als.run itself.
     return args.length === 0 ? als.run(ctx, fn as () => R) : als.run(ctx, fn, ...args);
   } finally {

@@ -156,3 +156,12 @@ export function describe(value: unknown): string {
       return `type ${typeof value} (${String(value)})`;
   }
 }
+
+/** A codec option: undefined, or an object with `encode` and `decode` functions. */
+export function checkCodec(codec: unknown): void {
+  if (codec === undefined) return;
+  const { encode, decode } = (codec ?? {}) as { encode?: unknown; decode?: unknown };
+  if (typeof codec !== 'object' || typeof encode !== 'function' || typeof decode !== 'function') {
+    throw invalidArgType('options.codec', 'an object with encode and decode functions', codec);
+  }
+}

@@ -1,3 +1,4 @@
+export { type CarryOptions, carry } from './carried.js';
 export { Context, copyContext } from './context.js';
 export { ContextVar, type ContextVarCodec, type ContextVarOptions } from './context-var.js';
 export {

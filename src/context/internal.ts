@@ -5,6 +5,12 @@
  * functions here, never through its fields.
  */
 export {
+  carriedEntries,
+  carriedEntry,
+  registerCarried,
+} from './carried.js';
+export {
+  arrivedCopyOf,
   type ContextView,
   checkContext,
   contextOf,
@@ -27,4 +33,4 @@ export {
 export { type Hamt, type HashedKey, hamtDiff, hamtForEach } from './hamt.js';
 export { forEachPending, type Pending, pendingFrom, pendingGet } from './pending.js';
 export { declaredVar } from './registry.js';
-export type { ContextState, PendingEntry, VarState } from './state.js';
+export type { CarriedEntry, ContextState, PendingEntry, VarState } from './state.js';

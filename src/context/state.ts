@@ -27,6 +27,33 @@ export interface ContextState {
    * snapshot or iterator shares it), so a write may overwrite it in place.
    */
   _owned: boolean;
+  /**
+   * True for a context rebuilt from a snapshot: its `run` restores the carried
+   * entries (stores, OpenTelemetry) that arrived with it. Copies made inside
+   * inherit those through async propagation, so they never restore again.
+   */
+  _arrived: boolean;
+}
+
+/**
+ * Something that is not a ContextVar but travels with every snapshot made for
+ * sending (an AsyncLocalStorage store, the OpenTelemetry context). Its name
+ * shares the snapshot's name space with vars.
+ */
+export interface CarriedEntry {
+  readonly name: string;
+  /**
+   * What the code running now has to carry, ready for the wire (`coded` when
+   * a codec made it), or undefined for nothing. Read when a snapshot is made.
+   */
+  capture(): PendingEntry | undefined;
+  /** Calls `fn` with the value that arrived restored around it. */
+  restore<R>(arrived: PendingEntry, fn: () => R): R;
+  /**
+   * Sends on what tasks that restored this entry produced (ended spans), so
+   * none is lost when a worker thread stops.
+   */
+  flush?(): Promise<void>;
 }
 
 /** A value that arrived for a name no var had declared; `coded` means a sender's codec encoded it. */
@@ -58,6 +85,8 @@ interface SharedState {
   /** Live propagating vars by name, held weakly. */
   readonly registry: Map<string, Set<WeakRef<VarState>>>;
   readonly registryCleanup: FinalizationRegistry<{ name: string; ref: WeakRef<VarState> }>;
+  /** Carried entries by name, in registration order. */
+  readonly carried: Map<string, CarriedEntry>;
 }
 
 const STATE_KEY = Symbol.for('contextvars.state');
@@ -71,6 +100,7 @@ function createState(): SharedState {
     root: null,
     nextHash: 0,
     registry,
+    carried: new Map(),
     registryCleanup: new FinalizationRegistry(({ name, ref }) => {
       const refs = registry.get(name);
       refs?.delete(ref);

@@ -7,13 +7,15 @@ import { ContextSerializationError } from '../context/index.js';
 export function cannotSerialize(
   name: string,
   reason: string,
-  details: { path?: string; cause?: unknown } = {},
+  details: { path?: string; cause?: unknown; carried?: boolean } = {},
 ): ContextSerializationError {
-  const where = details.path ? ` at ${details.path}` : '';
+  const { carried = false, ...rest } = details;
+  const where = rest.path ? ` at ${rest.path}` : '';
+  const what = carried ? `carried store '${name}'` : `ContextVar '${name}'`;
   return new ContextSerializationError(
     'ERR_CONTEXT_SERIALIZE',
-    `Cannot serialize ContextVar '${name}': the value${where} ${reason}`,
-    { varName: name, ...details },
+    `Cannot serialize ${what}: the value${where} ${reason}`,
+    { varName: name, ...rest },
   );
 }
 

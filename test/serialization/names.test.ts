@@ -159,7 +159,7 @@ describe('one name, one propagating var on each side', () => {
     const error = thrownBy(() => serializeContext(ctx)) as ContextSerializationError;
     expect(error.code).toBe('ERR_CONTEXT_SERIALIZE');
     expect(error.varName).toBe(name);
-    expect(error.message).toMatch(/two propagating ContextVars named/);
+    expect(error.message).toMatch(/two propagating ContextVars are named/);
     // Python allows the two vars in one thread; only crossing is refused.
     expect(ctx.run(() => [a.get(), b.get()])).toEqual([1, 2]);
   });

@@ -1,6 +1,7 @@
 import type { Context } from '../../context/index.js';
 import {
   type ContextState,
+  carriedEntry,
   contextOf,
   declaredVar,
   decodeArrived,
@@ -72,13 +73,24 @@ export function applyChanges(
   }
 }
 
-/** The one propagating var declared here with `name`; refuses a name two of them declare. */
+/**
+ * The one propagating var declared here with `name`, if any; refuses a name
+ * two of them declare, or a var and a carried store. A name only a carried
+ * store has stays pending: the context's `run` restores it.
+ */
 function receivingVar(name: string): VarState | undefined {
   const variable = declaredVar(name);
   if (typeof variable === 'number') {
     throw cannotDeserialize(
       `${variable} propagating ContextVars are named '${name}' in this thread, and across ` +
-        'threads a name must mean one var',
+        'threads a name must mean one thing',
+      { varName: name },
+    );
+  }
+  if (variable !== undefined && carriedEntry(name) !== undefined) {
+    throw cannotDeserialize(
+      `a propagating ContextVar and a carried store are both named '${name}' in this thread, ` +
+        'and across threads a name must mean one thing',
       { varName: name },
     );
   }

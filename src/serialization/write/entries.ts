@@ -1,6 +1,8 @@
 import { ContextSerializationError } from '../../context/index.js';
 import {
   type ContextState,
+  carriedEntries,
+  carriedEntry,
   forEachPending,
   hamtForEach,
   type Pending,
@@ -28,6 +30,9 @@ export interface EncodedEntries {
   /** Every value is a primitive or deep-frozen data and no codec ran: the entries never go stale. */
   readonly cacheable: boolean;
 }
+
+/** What claimed a name in a snapshot: a var, an entry that arrived, or a carried entry. */
+type Owner = VarState | 'pending' | 'carried';
 
 interface CachedEntries {
   readonly pending: Pending | null;
@@ -62,16 +67,43 @@ export function encodeEntries(
   limits: Limits,
 ): EncodedEntries {
   const { map, pending } = viewOf(ctx);
-  const cached = map === null ? undefined : contextCache[format].get(map);
+  const captured = captureCarried();
+  const cached = map === null || captured !== null ? undefined : contextCache[format].get(map);
   if (cached !== undefined && cached.pending === pending && fits(cached.encoded, limits)) {
     return cached.encoded;
   }
   const builder = new EntriesBuilder(format, limits);
   hamtForEach(map, (key, value) => builder.addVar(key as VarState, value));
-  forEachPending(pending, (name, entry) => builder.addPending(name, entry));
+  forEachPending(pending, (name, entry) => {
+    // What the calling code carries now replaces what arrived under that name.
+    if (carriedEntry(name) === undefined) builder.addPending(name, entry);
+  });
+  for (const [name, entry] of captured ?? []) builder.addCarried(name, entry);
   const encoded = builder.finish();
-  if (map !== null && builder.cacheable) contextCache[format].set(map, { pending, encoded });
+  if (map !== null && captured === null && builder.cacheable) {
+    contextCache[format].set(map, { pending, encoded });
+  }
   return encoded;
+}
+
+/** What each carried entry holds in the code running now, by name; null for nothing. */
+export function captureCarried(): Map<string, PendingEntry> | null {
+  let captured: Map<string, PendingEntry> | null = null;
+  for (const carried of carriedEntries()) {
+    let entry: PendingEntry | undefined;
+    try {
+      entry = carried.capture();
+    } catch (cause) {
+      throw cannotSerialize(carried.name, 'could not be read or encoded: it threw', {
+        cause,
+        carried: true,
+      });
+    }
+    if (entry === undefined) continue;
+    captured ??= new Map();
+    captured.set(carried.name, entry);
+  }
+  return captured;
 }
 
 function fits(encoded: EncodedEntries, limits: Limits): boolean {
@@ -81,7 +113,7 @@ function fits(encoded: EncodedEntries, limits: Limits): boolean {
 class EntriesBuilder {
   readonly entries: unknown[] = [];
   readonly texts: string[] = [];
-  readonly owners = new Map<string, VarState | 'pending'>();
+  readonly owners = new Map<string, Owner>();
   bytes = LIST_OVERHEAD;
   depth = 0;
   cacheable = true;
@@ -116,19 +148,29 @@ class EntriesBuilder {
     this.add(name, entry.value, entry.coded ? ENTRY_FLAG.coded : 0);
   }
 
-  private claim(name: string, owner: VarState | 'pending'): void {
-    if (this.owners.has(name)) {
+  addCarried(name: string, entry: PendingEntry): void {
+    this.claim(name, 'carried');
+    this.add(name, entry.value, entry.coded ? ENTRY_FLAG.coded : 0, true);
+  }
+
+  private claim(name: string, owner: Owner): void {
+    const other = this.owners.get(name);
+    if (other !== undefined) {
+      const both =
+        owner === 'carried' && other !== 'carried'
+          ? 'a propagating ContextVar and a carried store are both'
+          : 'two propagating ContextVars are';
       throw new ContextSerializationError(
         'ERR_CONTEXT_SERIALIZE',
-        `Cannot serialize the context: two propagating ContextVars named '${name}' have values ` +
-          'in it, and across threads a name must mean one var',
+        `Cannot serialize the context: ${both} named '${name}' in it, and across threads a ` +
+          'name must mean one thing',
         { varName: name },
       );
     }
     this.owners.set(name, owner);
   }
 
-  private add(name: string, value: unknown, coded: number): void {
+  private add(name: string, value: unknown, coded: number, carried = false): void {
     if (this.format === 'structured' && isStructuredPrimitive(value)) {
       // The common entry: no encoding, nothing to allocate.
       this.entries.push(name, coded, value);
@@ -139,7 +181,9 @@ class EntriesBuilder {
     try {
       encoded = encodeValue(value, this.format, this.limits);
     } catch (error) {
-      if (error instanceof Refusal) throw cannotSerialize(name, error.reason, { path: error.path });
+      if (error instanceof Refusal) {
+        throw cannotSerialize(name, error.reason, { path: error.path, carried });
+      }
       throw error;
     }
     if (typeof value === 'object' && value !== null && (encoded.flags & ENTRY_FLAG.frozen) === 0) {
