@@ -175,11 +175,19 @@ describe('names', () => {
 describe('carry arguments', () => {
   it.each([
     ['not an AsyncLocalStorage', () => carry({} as never, { name: 'x' }), 'ERR_INVALID_ARG_TYPE'],
-    ['no options', () => carry(new AsyncLocalStorage(), undefined as never), 'ERR_INVALID_ARG_TYPE'],
+    [
+      'no options',
+      () => carry(new AsyncLocalStorage(), undefined as never),
+      'ERR_INVALID_ARG_TYPE',
+    ],
     ['an empty name', () => carry(new AsyncLocalStorage(), { name: '' }), 'ERR_INVALID_ARG_TYPE'],
     [
       'a codec without decode',
-      () => carry(new AsyncLocalStorage(), { name: 'x', codec: { encode: (v) => v } as never }),
+      () =>
+        carry(new AsyncLocalStorage(), {
+          name: 'x',
+          codec: { encode: (v: unknown) => v } as never,
+        }),
       'ERR_INVALID_ARG_TYPE',
     ],
   ])('refuses %s', (_label, call, code) => {

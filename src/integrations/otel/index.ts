@@ -1,0 +1,117 @@
+/**
+ * OpenTelemetry's active context travels with every snapshot made for
+ * sending: `carryOpenTelemetry()` in the main thread and in the worker (or
+ * the comlink peer, or the queue's processor) and a span started by a task is
+ * a child of the caller's active span, its baggage readable there.
+ */
+import {
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  propagation,
+  ROOT_CONTEXT,
+  type TextMapPropagator,
+  trace,
+} from '@opentelemetry/api';
+import { invalidArgType, type PendingEntry, registerCarried } from '../../context/internal.js';
+
+/** The name OpenTelemetry's context travels under in a snapshot. */
+export const OPENTELEMETRY_ENTRY = 'contextvars.otel';
+
+/** Options of `carryOpenTelemetry(options)`. */
+export interface CarryOpenTelemetryOptions {
+  /**
+   * Writes the active context into headers and reads it back (W3C
+   * `traceparent`, `tracestate`, `baggage`). Default: the propagator
+   * registered with `propagation.setGlobalPropagator` (a NodeSDK registers
+   * trace context and baggage).
+   */
+  propagator?: TextMapPropagator;
+}
+
+type Headers = Record<string, string>;
+
+/**
+ * Carries OpenTelemetry's active context (its span context and baggage) with
+ * every snapshot made for sending: pool tasks, comlink calls, queued jobs,
+ * `serializeContext`. In the receiver the task runs inside
+ * `context.with(extracted)`, so a span it starts is a child of the caller's
+ * active span. Call it on both sides. With nothing active, nothing travels
+ * and the only cost is one check. Returns a function that stops carrying.
+ *
+ * Only what a propagator carries travels: span context, trace state and
+ * baggage. Other keys set on an OpenTelemetry Context stay behind.
+ *
+ * @example
+ * import { carryOpenTelemetry } from 'contextvars/otel';
+ * carryOpenTelemetry(); // in the main thread, and in the worker module after the SDK is set up
+ */
+export function carryOpenTelemetry(options: CarryOpenTelemetryOptions = {}): () => void {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgType('options', 'an object', options);
+  }
+  const { propagator = propagation } = options;
+  if (
+    typeof propagator !== 'object' ||
+    propagator === null ||
+    typeof propagator.inject !== 'function' ||
+    typeof propagator.extract !== 'function'
+  ) {
+    throw invalidArgType('options.propagator', 'a TextMapPropagator', propagator);
+  }
+  return registerCarried({
+    name: OPENTELEMETRY_ENTRY,
+    capture(): PendingEntry | undefined {
+      const active = context.active();
+      if (
+        trace.getSpanContext(active) === undefined &&
+        propagation.getBaggage(active) === undefined
+      ) {
+        return undefined;
+      }
+      const headers: Headers = {};
+      propagator.inject(active, headers, defaultTextMapSetter);
+      return Object.keys(headers).length === 0 ? undefined : { value: headers, coded: false };
+    },
+    restore<R>(arrived: PendingEntry, fn: () => R): R {
+      // Arrived data: only string headers are read; anything else restores nothing.
+      if (!isHeaders(arrived.value)) return fn();
+      const extracted = propagator.extract(ROOT_CONTEXT, arrived.value, defaultTextMapGetter);
+      return context.with(extracted, () => {
+        if (context.active() !== extracted) warnNoContextManager();
+        return fn();
+      });
+    },
+    flush: flushTracerProvider,
+  });
+}
+
+function isHeaders(value: unknown): value is Headers {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key of Object.keys(value)) {
+    if (typeof (value as Record<string, unknown>)[key] !== 'string') return false;
+  }
+  return true;
+}
+
+let warned = false;
+
+/** `context.with` did nothing: spans started here would have no parent. Said once per thread. */
+function warnNoContextManager(): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(
+    'An OpenTelemetry context arrived with a task, but no OpenTelemetry context manager is ' +
+      'registered in this thread, so spans started here have no parent. Register one before ' +
+      'tasks run (a NodeSDK does; or context.setGlobalContextManager(new ' +
+      'AsyncLocalStorageContextManager().enable())).',
+    { code: 'CONTEXTVARS_OTEL_NO_CONTEXT_MANAGER' },
+  );
+}
+
+/** Exports the spans the thread's tracer provider still holds (a batch processor's buffer). */
+async function flushTracerProvider(): Promise<void> {
+  const global = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const provider = (global.getDelegate?.() ?? global) as { forceFlush?: () => Promise<void> };
+  await provider.forceFlush?.();
+}
