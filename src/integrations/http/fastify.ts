@@ -1,0 +1,81 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context } from '../../context/index.js';
+import { current } from '../../context/internal.js';
+import { type RequestScopeOptions, requestScopeFor } from './scope.js';
+
+/** What the plugin reads of a Fastify request. */
+export interface FastifyRequestLike {
+  readonly raw: IncomingMessage;
+}
+
+type Done = (error?: Error) => void;
+
+/** What the plugin uses of a Fastify instance. */
+export interface FastifyInstanceLike {
+  addHook(name: string, hook: (...args: never[]) => void): unknown;
+}
+
+/** The Fastify plugin: `app.register(requestScope.fastify, options)`. */
+export interface FastifyScopePlugin {
+  (instance: FastifyInstanceLike, options: RequestScopeOptions, done: Done): void;
+}
+
+// Fastify reads these from a plugin function (what fastify-plugin sets).
+const SKIP_OVERRIDE = Symbol.for('skip-override');
+const DISPLAY_NAME = Symbol.for('fastify.display-name');
+const PLUGIN_META = Symbol.for('plugin-meta');
+const NAME = 'contextvars-request-scope';
+
+/**
+ * `requestScope.fastify`. The context is made in `onRequest`. Fastify goes on
+ * from other async contexts at some points of a request: once the body has
+ * been read (preValidation), when a body cannot be parsed or a handler times
+ * out (onError), when the response has finished (onResponse), when the client
+ * goes away (onRequestAbort) and on a socket timeout (onTimeout). There the
+ * request's context is entered again, so later hooks, the handler, error
+ * handlers and Fastify's own request logging run in it.
+ */
+export const fastifyScope: FastifyScopePlugin = Object.assign(
+  function requestScope(
+    instance: FastifyInstanceLike,
+    options: RequestScopeOptions,
+    done: Done,
+  ): void {
+    let open: ReturnType<typeof requestScopeFor>;
+    try {
+      open = requestScopeFor(options);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    const contexts = new WeakMap<FastifyRequestLike, Context>();
+    const reenter = (request: FastifyRequestLike, next: Done): void => {
+      const context = contexts.get(request);
+      if (context === undefined || current() === context) next();
+      else context.run(next);
+    };
+    instance.addHook('onRequest', (request: FastifyRequestLike, _reply: unknown, next: Done) => {
+      const { context, refusal } = open(request.raw.headers);
+      contexts.set(request, context);
+      if (refusal === undefined) context.run(next);
+      else context.run(next, refusal);
+    });
+    const withReply = (request: FastifyRequestLike, _reply: unknown, next: Done) =>
+      reenter(request, next);
+    instance.addHook('preValidation', withReply);
+    instance.addHook('onResponse', withReply);
+    instance.addHook('onTimeout', withReply);
+    instance.addHook('onRequestAbort', reenter);
+    instance.addHook(
+      'onError',
+      (request: FastifyRequestLike, _reply: unknown, _error: unknown, next: Done) =>
+        reenter(request, next),
+    );
+    done();
+  },
+  {
+    [SKIP_OVERRIDE]: true,
+    [DISPLAY_NAME]: NAME,
+    [PLUGIN_META]: { name: NAME, fastify: '5.x' },
+  },
+);
