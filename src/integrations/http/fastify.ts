@@ -27,13 +27,16 @@ const PLUGIN_META = Symbol.for('plugin-meta');
 const NAME = 'contextvars-request-scope';
 
 /**
- * `requestScope.fastify`. The context is made in `onRequest`. Fastify goes on
- * from other async contexts at some points of a request: once the body has
- * been read (preValidation), when a body cannot be parsed or a handler times
- * out (onError), when the response has finished (onResponse), when the client
- * goes away (onRequestAbort) and on a socket timeout (onTimeout). There the
- * request's context is entered again, so later hooks, the handler, error
- * handlers and Fastify's own request logging run in it.
+ * `requestScope.fastify`. The context is made in `onRequest`; the rest of the
+ * request follows in it (Fastify keeps the context while it reads a body).
+ * Fastify goes on from another async context where a timer or a socket event
+ * starts the work: a route's `handlerTimeout` (onError, then the error
+ * handler, onSend, onResponse), the finish of a response that waited behind
+ * another one on a pipelined connection (onResponse: it would run in the
+ * other request's context), a client that goes away (onRequestAbort) and a
+ * socket timeout (onTimeout). Those hooks enter the request's context again,
+ * so the hooks after them, error handlers and Fastify's request logging run
+ * in it.
  */
 export const fastifyScope: FastifyScopePlugin = Object.assign(
   function requestScope(
@@ -62,7 +65,6 @@ export const fastifyScope: FastifyScopePlugin = Object.assign(
     });
     const withReply = (request: FastifyRequestLike, _reply: unknown, next: Done) =>
       reenter(request, next);
-    instance.addHook('preValidation', withReply);
     instance.addHook('onResponse', withReply);
     instance.addHook('onTimeout', withReply);
     instance.addHook('onRequestAbort', reenter);
