@@ -46,7 +46,7 @@ export function rootSet(variable: VarState): void {
     `ContextVar '${variable._name}' was set in the root context while an HTTP request was ` +
       'being served. The root context is shared by every request that does not run in a ' +
       'context of its own, so later requests will see this value. Give each request its own ' +
-      "context: app.use(requestScope()) (Express, Connect), app.use(requestScope.koa()) or " +
+      'context: app.use(requestScope()) (Express, Connect), app.use(requestScope.koa()) or ' +
       "app.register(requestScope.fastify) from 'contextvars/http', or " +
       'http.createServer(bind(handler)). If this set is meant for the whole process, make it ' +
       'before the server starts.',

@@ -3,7 +3,11 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { expectTypeOf } from 'vitest';
-import { contextHeaders, type RequestScopeOptions, requestScope } from '../../src/integrations/http/index.js';
+import {
+  contextHeaders,
+  type RequestScopeOptions,
+  requestScope,
+} from '../../src/integrations/http/index.js';
 
 const key = 'secret';
 const options: RequestScopeOptions = { header: 'x-context', key, onInvalid: 'ignore' };

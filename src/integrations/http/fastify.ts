@@ -16,9 +16,11 @@ export interface FastifyInstanceLike {
 }
 
 /** The Fastify plugin: `app.register(requestScope.fastify, options)`. */
-export interface FastifyScopePlugin {
-  (instance: FastifyInstanceLike, options: RequestScopeOptions, done: Done): void;
-}
+export type FastifyScopePlugin = (
+  instance: FastifyInstanceLike,
+  options: RequestScopeOptions,
+  done: Done,
+) => void;
 
 // Fastify reads these from a plugin function (what fastify-plugin sets).
 const SKIP_OVERRIDE = Symbol.for('skip-override');

@@ -37,7 +37,11 @@ export function contextHeaders(options: ContextHeadersOptions): Record<string, s
   const name = checkHeaderName(header, 'options.header');
   const signingKey = Array.isArray(key) ? (key as readonly SigningKey[])[0] : key;
   if (signingKey === undefined) {
-    throw invalidArgValue('options.key', 'is required: a context sent to another service is signed', key);
+    throw invalidArgValue(
+      'options.key',
+      'is required: a context sent to another service is signed',
+      key,
+    );
   }
   const text = serializeContext(context, {
     format: 'json',

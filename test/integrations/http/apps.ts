@@ -29,9 +29,9 @@ async function journey(pool: ContextPool) {
   seen.push(requestId.get());
   await new Promise((resolve) => setImmediate(resolve));
   seen.push(requestId.get());
-  const inWorker = await pool.runInContext<{ requestId: string }>(undefined);
+  const inWorker = await pool.runInContext<{ requestId: string; tenant: string }>(undefined);
   seen.push(inWorker.requestId, requestId.get());
-  return { seen, tenant: tenant.get() };
+  return { seen, tenant: tenant.get(), workerTenant: inWorker.tenant };
 }
 
 /** Writes the id five times, awaiting between chunks. */
@@ -70,7 +70,12 @@ export function expressApp({ scope, pool }: AppOptions): Server {
     void streamIds(res);
   });
   app.use(
-    (error: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    (
+      error: Error & { status?: number },
+      _req: express.Request,
+      res: express.Response,
+      _next: express.NextFunction,
+    ) => {
       res.status(error.status ?? 500).json({ id: requestId.get(), message: error.message });
     },
   );
@@ -117,7 +122,9 @@ export async function fastifyApp({ scope, pool, late, fastify }: AppOptions): Pr
     requestId.set(header(request.headers['x-id']));
   });
   if (late !== undefined) {
-    app.addHook('onResponse', async (request) => late(header(request.headers['x-id']), requestId.get()));
+    app.addHook('onResponse', async (request) =>
+      late(header(request.headers['x-id']), requestId.get()),
+    );
   }
   app.get('/id', async () => journey(pool));
   app.post('/body', async (request) => {
@@ -131,7 +138,9 @@ export async function fastifyApp({ scope, pool, late, fastify }: AppOptions): Pr
     void streamIds(out);
   });
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
-    void reply.status(error.statusCode ?? 500).send({ id: requestId.get(), message: error.message });
+    void reply
+      .status(error.statusCode ?? 500)
+      .send({ id: requestId.get(), message: error.message });
   });
   await app.ready();
   return app.server;

@@ -50,7 +50,9 @@ describe('requestScope.fastify where Fastify resumes in another async context', 
     });
     app.get('/slow', { handlerTimeout: 30 }, hang);
     await app.ready();
-    const answer = await request(`${await listen(app.server)}/slow`, { headers: { 'x-id': 't-1' } });
+    const answer = await request(`${await listen(app.server)}/slow`, {
+      headers: { 'x-id': 't-1' },
+    });
     expect([answer.status, JSON.parse(answer.body)]).toEqual([
       503,
       { id: 't-1', code: 'FST_ERR_HANDLER_TIMEOUT' },
@@ -65,7 +67,9 @@ describe('requestScope.fastify where Fastify resumes in another async context', 
   it('pipelined requests on one connection: onResponse runs in its own request, not the one before', async () => {
     const app = await scopedApp();
     const late = recorder<[string, string]>(2);
-    app.addHook('onResponse', async (req) => late.record([String(req.headers['x-id']), requestId.get()]));
+    app.addHook('onResponse', async (req) =>
+      late.record([String(req.headers['x-id']), requestId.get()]),
+    );
     app.get('/slow', async () => {
       await new Promise((resolve) => setTimeout(resolve, 30));
       return 'slow';
@@ -129,7 +133,9 @@ describe('requestScope.fastify with the rest of Fastify', () => {
     });
     app.post('/', async () => ({ id: requestId.get() }));
     app.setErrorHandler((error, _req, reply) => {
-      void reply.status(error.statusCode ?? 500).send({ id: requestId.get() });
+      void reply
+        .status((error as { statusCode?: number }).statusCode ?? 500)
+        .send({ id: requestId.get() });
     });
     await app.ready();
     const url = await listen(app.server);

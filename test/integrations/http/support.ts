@@ -24,15 +24,19 @@ export function keepAliveClient(sockets = 8) {
   afterAll(() => agent.destroy());
   return (url: string, init: RequestInit = {}) =>
     new Promise<Answer>((resolve, reject) => {
-      const req = httpRequest(url, { agent, method: init.method ?? 'GET', headers: init.headers }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        url,
+        { agent, method: init.method ?? 'GET', headers: init.headers },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       if (typeof init.body !== 'object') {
         req.end(init.body);
