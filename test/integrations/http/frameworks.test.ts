@@ -11,7 +11,8 @@ const pool = poolsFor({ maxThreads: 2 })({
 const CONCURRENT = 300;
 const rootSets: string[] = [];
 process.on('warning', (warning) => {
-  if ((warning as { code?: string }).code === 'CONTEXTVARS_ROOT_SET') rootSets.push(warning.message);
+  if ((warning as { code?: string }).code === 'CONTEXTVARS_ROOT_SET')
+    rootSets.push(warning.message);
 });
 const inParts = (text: string) => [text.slice(0, 3), text.slice(3)];
 
