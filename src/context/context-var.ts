@@ -1,10 +1,10 @@
 import { BRAND, brandPrototype, hasBrand } from './brand.js';
-import { adoptPending, current, eraseEntry, writeEntry } from './context.js';
+import { adoptPending, current, eraseEntry, root, writeEntry } from './context.js';
 import { ContextError, invalidArgType, LookupError } from './errors.js';
 import { ABSENT, type Absent, type Hamt, hamtGet } from './hamt.js';
 import { declareVar } from './registry.js';
 import { rootSet } from './root-set.js';
-import { assertUsable, type ContextVarCodec, nextHash, state } from './state.js';
+import { assertUsable, type ContextVarCodec, nextHash } from './state.js';
 import { Token } from './token.js';
 
 export type { ContextVarCodec } from './state.js';
@@ -94,7 +94,7 @@ export class ContextVar<T> {
    */
   set(value: T): Token<T> {
     const ctx = current();
-    if (ctx === state.root) rootSet(this);
+    if (ctx === root) rootSet(this);
     const map = ctx._map;
     let old = map === this._cachedMap ? this._cachedValue : hamtGet(map, this);
     if (old === ABSENT) old = adoptPending(ctx, this);
