@@ -39,7 +39,7 @@ export function contextHeaders(options: ContextHeadersOptions): Record<string, s
   if (signingKey === undefined) {
     throw invalidArgValue(
       'options.key',
-      'is required: a context sent to another service is signed',
+      'must be a signing key, or a non-empty list of them (the first signs): a context sent to another service is signed',
       key,
     );
   }

@@ -7,14 +7,14 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createTask } from '../../../dist/index.js';
+import { ContextVar, createTask } from '../../../dist/index.js';
 import {
   contextHeaders,
   type RequestScopeOptions,
   requestScope,
 } from '../../../dist/integrations/http/index.js';
 import { serializeContext } from '../../../dist/serialization/index.js';
-import { codeOf } from '../../support/errors.js';
+import { codeOf, thrownBy } from '../../support/errors.js';
 import { poolsFor } from '../../workers/support.js';
 import { frameworks, tenant } from './apps.js';
 import { keepAliveClient, listen } from './support.js';
@@ -156,6 +156,30 @@ describe('options', () => {
     expect(codeOf(() => contextHeaders({ header: 'x context', key }))).toBe(
       'ERR_INVALID_ARG_VALUE',
     );
+  });
+
+  it('sends propagating vars only, refuses at the caller what cannot travel, and reads the header name in any case', async () => {
+    const secret = new ContextVar('session_secret', { propagate: false });
+    const handler = new ContextVar<unknown>('handler');
+    const { 'x-context': text } = await createTask(() => {
+      tenant.set('acme');
+      secret.set('s3cr3t');
+      return contextHeaders({ header: 'X-Context', key });
+    });
+    expect(text).toContain('acme');
+    expect(text).not.toContain('s3cr3t');
+    const error = await createTask(() => {
+      handler.set(() => 'not data');
+      return thrownBy(() => contextHeaders(link));
+    });
+    expect(error).toMatchObject({ code: 'ERR_CONTEXT_SERIALIZE', varName: 'handler' });
+  });
+
+  it('refuses a header over maxBytes', async () => {
+    const url = await listen(await frameworks.koa({ pool, scope: { ...link, maxBytes: 256 } }));
+    const big = await headersFor('x'.repeat(300));
+    const answer = await request(`${url}/id`, { headers: { ...big, 'x-id': 'r' } });
+    expect([answer.status, answer.body]).toEqual([400, expect.stringMatching(/maxBytes/)]);
   });
 
   it('refuses a stale header with maxAge', async () => {
