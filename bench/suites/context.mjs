@@ -3,6 +3,8 @@
 // the same run. Prints a JSON report on stdout.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Context, ContextVar, copyContext } from '../../dist/index.js';
 import { consume, measureInterleaved, median } from '../measure.mjs';
@@ -113,6 +115,54 @@ async function measureChains(rounds = 15, iterations = 20000) {
 }
 Object.assign(ns, await measureChains());
 
+// The CONTEXTVARS_ROOT_SET check: `set` in a copy never asks whether a server
+// request is in flight; `set` at the root does. Each round measures both with
+// no request in flight, then again while a real loopback request is held open.
+async function measureRootSetCheck(rounds = 15) {
+  process.removeAllListeners('warning'); // the in-flight root set warns once, by design
+  const atRoot = Array.from({ length: 10 }, (_, i) => new ContextVar(`root${i}`));
+  for (const [i, v] of atRoot.entries()) v.set(i); // at startup: nothing in flight
+  const probe = atRoot[0];
+  const copy = copyContext();
+  const loop = (n) => {
+    for (let i = 0; i < n; i++) probe.set(i & 1023);
+    return n;
+  };
+  const cases = { 'set in a copy': (n) => copy.run(loop, n), 'set at the root': loop };
+  const held = [];
+  const server = createServer((_req, res) => held.push(res));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  const iterations = 1_000_000;
+  const samples = {};
+  for (let round = 0; round < rounds + 2; round++) {
+    for (const inFlight of [false, true]) {
+      let answered;
+      if (inFlight) {
+        const arrived = once(server, 'request');
+        answered = new Promise((resolve) => get(url, (res) => res.resume().on('end', resolve)));
+        await arrived;
+      }
+      for (const [name, run] of Object.entries(cases)) {
+        const key = `${name}, ${inFlight ? 'a request in flight' : 'no request in flight'}`;
+        const t0 = process.hrtime.bigint();
+        consume(run(iterations));
+        const perOp = Number(process.hrtime.bigint() - t0) / iterations;
+        if (round < 2) continue; // warm-up
+        samples[key] ??= [];
+        samples[key].push(perOp);
+      }
+      if (inFlight) {
+        held.pop().end();
+        await answered;
+      }
+    }
+  }
+  server.close();
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+Object.assign(ns, await measureRootSetCheck());
+
 // Memory: 100,000 copies of a 1,000-var context share one map.
 function bytesPerCopy() {
   const { ctx } = bySize[1000];
@@ -180,6 +230,16 @@ const targets = [
     target: 'copyContext faster than CPython',
     value: ns['copyContext (n=10)'] / py('copyContext (n=10)'),
     limit: 1,
+  },
+  {
+    target: 'set in a copy pays nothing for the root-set check: request in flight / none',
+    value: ratio('set in a copy, a request in flight', 'set in a copy, no request in flight'),
+    limit: 1.1,
+  },
+  {
+    target: 'set at the root, no request in flight / set in a copy (reported)',
+    value: ratio('set at the root, no request in flight', 'set in a copy, no request in flight'),
+    limit: 1.5,
   },
   {
     target: '100,000 copies of a 1,000-var context: bytes per copy, not per entry',

@@ -1,8 +1,9 @@
 import { BRAND, brandPrototype, hasBrand } from './brand.js';
-import { adoptPending, bindValue, current, eraseEntry } from './context.js';
+import { adoptPending, bindValue, current, eraseEntry, root } from './context.js';
 import { ContextError, checkCodec, invalidArgType, LookupError } from './errors.js';
 import { ABSENT, type Absent, type Hamt, hamtGet } from './hamt.js';
 import { declareVar } from './registry.js';
+import { rootSet } from './root-set.js';
 import { assertUsable, type ContextVarCodec, nextHash } from './state.js';
 import { Token } from './token.js';
 
@@ -85,9 +86,15 @@ export class ContextVar<T> {
     throw new LookupError(this._name);
   }
 
-  /** Sets the value in the current context; returns a Token for `reset`. */
+  /**
+   * Sets the value in the current context; returns a Token for `reset`. A set
+   * in the thread's root context while an HTTP request is being served emits
+   * one process warning per var (`CONTEXTVARS_ROOT_SET`): the value would
+   * reach every later request.
+   */
   set(value: T): Token<T> {
     const ctx = current();
+    if (ctx === root) rootSet(this);
     const map = ctx._map;
     let old = map === this._cachedMap ? this._cachedValue : hamtGet(map, this);
     if (old === ABSENT) old = adoptPending(ctx, this);

@@ -143,7 +143,7 @@ function checkVar(variable: unknown): VarState {
 
 /** The root context of this thread, used by code outside any run. */
 state.root ??= new Context();
-const root: ContextState = state.root;
+export const root: ContextState = state.root;
 
 /** The context current at this point of the program. */
 export function current(): ContextState {

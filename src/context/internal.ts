@@ -15,6 +15,7 @@ export {
   checkContext,
   contextOf,
   copyOf,
+  current,
   decodeArrived,
   eraseEntry,
   setEntry,

@@ -1,0 +1,197 @@
+// Context across services on loopback: a caller sends contextHeaders(), the
+// receiving service's requestScope({ header, key }) seeds each request from it.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ContextVar, createTask } from '../../../dist/index.js';
+import {
+  contextHeaders,
+  type RequestScopeOptions,
+  requestScope,
+} from '../../../dist/integrations/http/index.js';
+import { serializeContext } from '../../../dist/serialization/index.js';
+import { codeOf, thrownBy } from '../../support/errors.js';
+import { poolsFor } from '../../workers/support.js';
+import { frameworks, tenant } from './apps.js';
+import { keepAliveClient, listen } from './support.js';
+
+const pool = poolsFor({ maxThreads: 2 })({
+  filename: new URL('fixtures/worker.mjs', import.meta.url).href,
+});
+const request = keepAliveClient(8);
+const run = promisify(execFile);
+const key = randomBytes(32);
+const previousKey = 'the key before the rotation';
+const link = { header: 'x-context', key: [key, previousKey] } as const;
+
+/** The header a caller whose context holds `tenant` sends. */
+const headersFor = (value: string, options: Parameters<typeof contextHeaders>[0] = link) =>
+  createTask(() => {
+    tenant.set(value);
+    return contextHeaders(options);
+  });
+
+const forgeries: Record<string, () => Promise<Record<string, string>>> = {
+  'signed with another key': () => headersFor('evil', { header: 'x-context', key: 'not the key' }),
+  unsigned: () =>
+    createTask(() => {
+      tenant.set('evil');
+      return { 'x-context': serializeContext(undefined, { format: 'json' }) };
+    }),
+  tampered: async () => {
+    const { 'x-context': text } = await headersFor('acme');
+    return { 'x-context': (text as string).replace('acme', 'evil') };
+  },
+  'not a snapshot': async () => ({ 'x-context': 'tenant=evil' }),
+};
+
+describe.each(Object.entries(frameworks))('a context header arriving at %s', (_name, build) => {
+  const serve = async (scope: RequestScopeOptions) => listen(await build({ pool, scope }));
+
+  it('seeds each request, and the pool tasks it starts, with the caller’s context', async () => {
+    const url = await serve(link);
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const headers = { ...(await headersFor(`tenant-${i}`)), 'x-id': `r-${i}` };
+        return JSON.parse((await request(`${url}/id`, { headers })).body);
+      }),
+    );
+    answers.forEach((answer, i) => {
+      expect(answer).toMatchObject({ tenant: `tenant-${i}`, workerTenant: `tenant-${i}` });
+    });
+  });
+
+  it('accepts a header signed with an earlier key of the list (rotation)', async () => {
+    const url = await serve(link);
+    const headers = {
+      ...(await headersFor('old', { header: 'x-context', key: previousKey })),
+      'x-id': 'r',
+    };
+    expect(JSON.parse((await request(`${url}/id`, { headers })).body)).toMatchObject({
+      tenant: 'old',
+    });
+  });
+
+  it.each(Object.entries(forgeries))(
+    'refuses a header %s with 400 (the default)',
+    async (_kind, forge) => {
+      const url = await serve(link);
+      const answer = await request(`${url}/id`, { headers: { ...(await forge()), 'x-id': 'r' } });
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatch(/x-context header was refused/);
+      expect(answer.body).not.toMatch(/evil/);
+    },
+  );
+
+  it.each(Object.entries(forgeries))(
+    'with onInvalid: ignore, serves a header %s unseeded',
+    async (_kind, forge) => {
+      const url = await serve({ ...link, onInvalid: 'ignore' });
+      const answer = await request(`${url}/id`, { headers: { ...(await forge()), 'x-id': 'r' } });
+      expect([answer.status, JSON.parse(answer.body)]).toMatchObject([
+        200,
+        { tenant: 'no-tenant' },
+      ]);
+    },
+  );
+
+  it('serves a request without the header in a fresh, unseeded context', async () => {
+    const url = await serve(link);
+    const answer = await request(`${url}/id`, { headers: { 'x-id': 'r' } });
+    expect([answer.status, JSON.parse(answer.body)]).toMatchObject([200, { tenant: 'no-tenant' }]);
+  });
+});
+
+describe('across three services', () => {
+  it('forwards names the middle service does not declare, and fills in the receiver’s startup context', async () => {
+    const env = { ...process.env, CONTEXT_KEY: key.toString('hex') };
+    const service = fileURLToPath(new URL('fixtures/service.mjs', import.meta.url));
+    // A: another process whose context holds trace_note (undeclared here) and a tenant.
+    const fromA = JSON.parse(
+      (await run(process.execPath, [service, 'header'], { env })).stdout,
+    ) as Record<string, string>;
+    // C: another process that declares trace_note, with region and a tenant set at startup.
+    const c = spawn(process.execPath, [service], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    afterAll(() => c.stdin.end());
+    const [port] = (await once(c.stdout, 'data')) as [Buffer];
+    // B: this process, which declares no trace_note: it only passes its context on.
+    const scope = requestScope(link);
+    const b = createServer((req, res) =>
+      scope(req, res, async () => {
+        const answer = await fetch(`http://127.0.0.1:${port.toString().trim()}/`, {
+          headers: contextHeaders(link),
+        });
+        res.end(await answer.text());
+      }),
+    );
+    const answer = await request(await listen(b), { headers: fromA });
+    expect(JSON.parse(answer.body)).toEqual({
+      note: 'from-a', // forwarded by B untouched
+      region: 'eu', // C's startup context fills in what did not arrive
+      tenant: 'acme', // what arrived wins over C's startup value
+    });
+  });
+});
+
+describe('options', () => {
+  it('refuses options that cannot work when the scope is made, naming the option', () => {
+    expect(codeOf(() => requestScope({ header: 'x-context' }))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => requestScope({ key }))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => requestScope({ header: 'bad header', key }))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => requestScope({ ...link, onInvalid: 'drop' as never }))).toBe(
+      'ERR_INVALID_ARG_VALUE',
+    );
+    expect(codeOf(() => requestScope({ ...link, maxAge: '1' as never }))).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    expect(codeOf(() => requestScope({ ...link, key: '' }))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => requestScope.koa(42 as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => contextHeaders({ header: 'x-context' } as never))).toBe(
+      'ERR_INVALID_ARG_VALUE',
+    );
+    expect(codeOf(() => contextHeaders({ header: 'x context', key }))).toBe(
+      'ERR_INVALID_ARG_VALUE',
+    );
+  });
+
+  it('sends propagating vars only, refuses at the caller what cannot travel, and reads the header name in any case', async () => {
+    const secret = new ContextVar('session_secret', { propagate: false });
+    const handler = new ContextVar<unknown>('handler');
+    const { 'x-context': text } = await createTask(() => {
+      tenant.set('acme');
+      secret.set('s3cr3t');
+      return contextHeaders({ header: 'X-Context', key });
+    });
+    expect(text).toContain('acme');
+    expect(text).not.toContain('s3cr3t');
+    const error = await createTask(() => {
+      handler.set(() => 'not data');
+      return thrownBy(() => contextHeaders(link));
+    });
+    expect(error).toMatchObject({ code: 'ERR_CONTEXT_SERIALIZE', varName: 'handler' });
+  });
+
+  it('refuses a header over maxBytes', async () => {
+    const url = await listen(await frameworks.koa({ pool, scope: { ...link, maxBytes: 256 } }));
+    const big = await headersFor('x'.repeat(300));
+    const answer = await request(`${url}/id`, { headers: { ...big, 'x-id': 'r' } });
+    expect([answer.status, answer.body]).toEqual([400, expect.stringMatching(/maxBytes/)]);
+  });
+
+  it('refuses a stale header with maxAge', async () => {
+    const url = await listen(
+      await frameworks.express({ pool, scope: { ...link, maxAge: 60_000 } }),
+    );
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now - 120_000);
+    const stale = await headersFor('old');
+    clock.mockRestore();
+    const answer = await request(`${url}/id`, { headers: { ...stale, 'x-id': 'r' } });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatch(/older than maxAge/);
+  });
+});
