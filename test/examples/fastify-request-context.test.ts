@@ -7,6 +7,7 @@ import { ContextSerializationError } from '../../dist/index.js';
 import { deserializeContext, serializeContext } from '../../dist/serialization/index.js';
 import { startServer } from '../../examples/fastify-request-context/server.mjs';
 import { thrownBy } from '../support/errors.js';
+import { getConcurrently, requestHeaders } from '../support/requests.js';
 
 // The store's keys, declared as TypeScript users of the plugin declare them.
 declare module '@fastify/request-context' {
@@ -32,16 +33,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const headersOf = (i: number) => ({ 'x-user': `user-${i}`, 'x-tenant': `tenant-${i % 7}` });
-
 describe('@fastify/request-context recipe', () => {
   it('300 concurrent requests: each worker call reads its own request through requestContext.get', async () => {
-    const answers = await Promise.all(
-      Array.from({ length: 300 }, async (_, i) => {
-        const response = await fetch(`${server.url}/work`, { headers: headersOf(i) });
-        expect(response.status).toBe(200);
-        return (await response.json()) as { requestId: string; inWorker: SeenInWorker };
-      }),
+    const answers = await getConcurrently<{ requestId: string; inWorker: SeenInWorker }>(
+      `${server.url}/work`,
+      300,
     );
     expect(new Set(answers.map((a) => a.requestId)).size).toBe(300);
     answers.forEach(({ requestId, inWorker }, i) => {
@@ -57,7 +53,7 @@ describe('@fastify/request-context recipe', () => {
   });
 
   it("a route's snapshot restores the store in deserializeContext(...).run", async () => {
-    const response = await fetch(`${server.url}/snapshot`, { headers: headersOf(1) });
+    const response = await fetch(`${server.url}/snapshot`, { headers: requestHeaders(1) });
     const { snapshot } = (await response.json()) as { snapshot: string };
     expect(snapshot).not.toContain('"log"');
     expect(requestContext.get('user')).toBeUndefined();

@@ -8,6 +8,7 @@ import { ContextSerializationError } from '../../dist/index.js';
 import { deserializeContext, serializeContext } from '../../dist/serialization/index.js';
 import { startApp } from '../../examples/nestjs-cls/app.mjs';
 import { thrownBy } from '../support/errors.js';
+import { getConcurrently, requestHeaders } from '../support/requests.js';
 
 interface SeenInWorker {
   id: string;
@@ -30,16 +31,11 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const headersOf = (i: number) => ({ 'x-user': `user-${i}`, 'x-tenant': `tenant-${i % 7}` });
-
 describe('nestjs-cls recipe', () => {
   it('300 concurrent requests: ClsService.get and getId in the worker answer for its own request', async () => {
-    const answers = await Promise.all(
-      Array.from({ length: 300 }, async (_, i) => {
-        const response = await fetch(`${app.url}/work`, { headers: headersOf(i) });
-        expect(response.status).toBe(200);
-        return (await response.json()) as { id: string; inWorker: SeenInWorker };
-      }),
+    const answers = await getConcurrently<{ id: string; inWorker: SeenInWorker }>(
+      `${app.url}/work`,
+      300,
     );
     expect(new Set(answers.map((a) => a.id)).size).toBe(300);
     answers.forEach(({ id, inWorker }, i) => {
@@ -54,7 +50,7 @@ describe('nestjs-cls recipe', () => {
   });
 
   it("a route's snapshot restores the store in deserializeContext(...).run", async () => {
-    const response = await fetch(`${app.url}/snapshot`, { headers: headersOf(3) });
+    const response = await fetch(`${app.url}/snapshot`, { headers: requestHeaders(3) });
     const { snapshot } = (await response.json()) as { snapshot: string };
     expect(cls.isActive()).toBe(false);
     const seen = await deserializeContext(snapshot).run(async () => {
