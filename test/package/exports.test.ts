@@ -68,6 +68,7 @@ describe('package entry points', () => {
       'LookupError',
       'Token',
       'bind',
+      'carry',
       'copyContext',
       'createTask',
     ]);
