@@ -1,4 +1,3 @@
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ContextSerializationError,
   checkCodec,
@@ -34,11 +33,18 @@ export interface CarryOptions<T> {
  * finds its store. Each task gets its own copy; nothing is written back.
  * Returns a function that unregisters the store.
  *
+ * `als` is an AsyncLocalStorage, or anything with its `getStore` and `run`: a
+ * framework's public accessor over its own store, such as nestjs-cls's
+ * `{ getStore: () => cls.get(), run: (store, fn) => cls.runWith(store, fn) }`.
+ *
  * @example
  * const requestStore = new AsyncLocalStorage<{ requestId: string }>();
  * carry(requestStore, { name: 'app.request' }); // in the main thread and in the worker module
  */
-export function carry<T>(als: AsyncLocalStorage<T>, options: CarryOptions<T>): () => void {
+export function carry<T>(
+  als: { getStore(): T | undefined; run<R>(store: T, fn: () => R): R },
+  options: CarryOptions<T>,
+): () => void {
   assertUsable();
   if (
     typeof als !== 'object' ||
@@ -46,7 +52,11 @@ export function carry<T>(als: AsyncLocalStorage<T>, options: CarryOptions<T>): (
     typeof (als as { getStore?: unknown }).getStore !== 'function' ||
     typeof (als as { run?: unknown }).run !== 'function'
   ) {
-    throw invalidArgType('als', 'an AsyncLocalStorage', als);
+    throw invalidArgType(
+      'als',
+      'an AsyncLocalStorage (or an object with its getStore and run)',
+      als,
+    );
   }
   if (typeof options !== 'object' || options === null) {
     throw invalidArgType('options', 'an object with a name', options);

@@ -9,7 +9,7 @@
 import { MessagePort, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
-import { type Context, copyContext } from '../context/index.js';
+import { copyContext } from '../context/index.js';
 import {
   contextFromEntries,
   decodeThrown,
@@ -114,15 +114,19 @@ function contextualEndpoint(endpoint: Comlink.Endpoint, exposing: boolean): Coml
           deliver(listener, exposing ? event : withErrorFields(event));
           return;
         }
-        let ctx: Context;
+        let entered = false;
         try {
-          ctx = contextFromEntries(readEntries(entries, LIMITS, 'size-and-depth'));
+          const ctx = contextFromEntries(readEntries(entries, LIMITS, 'size-and-depth'));
+          // Entering restores the carried stores, whose codecs may refuse what arrived.
+          ctx.run(() => {
+            entered = true;
+            deliver(listener, exposing ? throughDispatch(event) : event);
+          });
         } catch (error) {
+          if (entered) throw error;
           // The call cannot run in its context: it fails, as a call that threw would.
           endpoint.postMessage(thrownReply(data as MessageLike, error));
-          return;
         }
-        ctx.run(deliver, listener, exposing ? throughDispatch(event) : event);
       };
       listeners.set(listener, adapted);
       endpoint.addEventListener(type, adapted as Listener);

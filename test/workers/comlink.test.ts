@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeAdapter from 'comlink/dist/umd/node-adapter.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContextVar, createTask } from '../../dist/index.js';
+import { ContextVar, carry, createTask } from '../../dist/index.js';
 import {
   type Remote,
   proxy as reexportedProxy,
@@ -104,6 +105,24 @@ describe('contextvars/comlink', () => {
     });
     expect(error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE' });
     expect(await api.hash('still here')).toBe('none:still here');
+  });
+
+  it('rejects a call whose carried store cannot be restored over there, and the worker lives on', async () => {
+    const store = new AsyncLocalStorage<string>();
+    const unregister = carry(store, {
+      name: 'comlink_fragile_store',
+      codec: { encode: (value: string) => value, decode: (raw: unknown) => String(raw) },
+    });
+    try {
+      const error = await store.run('needs decoding', () => rejectionOf(api.hash('x')));
+      expect(error).toMatchObject({
+        code: 'ERR_CONTEXT_DESERIALIZE',
+        varName: 'comlink_fragile_store',
+      });
+      expect(await api.hash('still here')).toBe('none:still here');
+    } finally {
+      unregister();
+    }
   });
 
   it('releases a proxy without sending the context: nothing to refuse, no unhandled rejection', async () => {
