@@ -5,6 +5,7 @@ import {
   FlowProducer,
   type FlowProducerOptions,
   type Job,
+  type Processor,
   Queue,
   QueueEvents,
   type QueueOptions,
@@ -16,7 +17,6 @@ import { afterEach } from 'vitest';
 import { Context, type ContextVar } from '../../dist/index.js';
 import type { RedisServer } from '../support/redis.js';
 
-type Processor = ConstructorParameters<typeof Worker>[1];
 interface Closable {
   close(): Promise<unknown>;
 }
@@ -43,8 +43,11 @@ export function queueKit(redis: () => RedisServer) {
       track(new Queue(name, { connection: connection(), ...options })),
     flows: (options: Partial<FlowProducerOptions> = {}) =>
       track(new FlowProducer({ connection: connection(), ...options })),
-    worker: (name: string, processor: Processor, options: Partial<WorkerOptions> = {}) =>
-      track(new Worker(name, processor, { connection: connection(), ...options })),
+    worker: <D>(
+      name: string,
+      processor: string | URL | Processor<D>,
+      options: Partial<WorkerOptions> = {},
+    ) => track(new Worker<D>(name, processor, { connection: connection(), ...options })),
     events: async (name: string) => {
       const events = track(new QueueEvents(name, { connection: connection() }));
       await events.waitUntilReady();
@@ -102,7 +105,7 @@ export async function storedMetadata(
   id: string | undefined,
 ): Promise<{ opts: string | undefined; field: string | null }> {
   const [opts, field] = await redis.hmget(jobKey(queue, id), 'opts', 'tm');
-  return { opts: (JSON.parse(opts ?? '{}') as { tm?: string }).tm, field };
+  return { opts: (JSON.parse(opts ?? '{}') as { tm?: string }).tm, field: field ?? null };
 }
 
 /** Replaces (or with `undefined` removes) the metadata in a stored job's opts. */

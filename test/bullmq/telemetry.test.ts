@@ -403,7 +403,7 @@ describe.runIf(hasRedisServer)('contextTelemetry with a key', () => {
     await inContext(request('r-unsigned'), () => queue.add('unsigned', {}, { attempts: 2 }));
     const worker = kit.worker(name, async () => 'ran', { telemetry: signed });
     const results = await finished(worker, 2);
-    expect(results.map((r) => r.error?.code)).toEqual([
+    expect(results.map((r) => (r.error as { code?: string } | undefined)?.code)).toEqual([
       'ERR_CONTEXT_DESERIALIZE',
       'ERR_CONTEXT_DESERIALIZE',
     ]);

@@ -2,7 +2,7 @@
  * `contextvars/bullmq`: BullMQ jobs run in the context that added them. The
  * snapshot rides in BullMQ's telemetry metadata slot, beside the job's data.
  */
-export type { JobContextOptions } from './job-context.js';
+export type { ContextJob, JobContextOptions } from './job-context.js';
 export {
   type ContextTelemetry,
   type ContextTelemetryOptions,

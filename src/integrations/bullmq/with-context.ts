@@ -1,5 +1,10 @@
 import { invalidArgType } from '../../context/internal.js';
-import { checkJobContextOptions, type JobContextOptions, jobRunner } from './job-context.js';
+import {
+  type ContextJob,
+  checkJobContextOptions,
+  type JobContextOptions,
+  jobRunner,
+} from './job-context.js';
 
 /**
  * A processor that runs each job in a new Context read from the snapshot the
@@ -17,18 +22,18 @@ import { checkJobContextOptions, type JobContextOptions, jobRunner } from './job
  *   key: process.env.CONTEXT_KEY,
  * });
  */
-export function withContext<P extends (...args: never[]) => unknown>(
-  processor: P,
+export function withContext<J extends ContextJob, A extends unknown[], R>(
+  processor: (job: J, ...rest: A) => R,
   options?: JobContextOptions,
-): P {
+): (job: J, ...rest: A) => R {
   if (typeof processor !== 'function') {
     throw invalidArgType('processor', 'of type function', processor);
   }
   const run = jobRunner(checkJobContextOptions(options, 'options'));
-  const wrapped = function (this: unknown, ...args: Parameters<P>) {
-    return run(args[0], () => processor.apply(this, args));
+  const wrapped = function (this: unknown, job: J, ...rest: A) {
+    return run(job, () => processor.call(this, job, ...rest)) as R;
   };
   Object.defineProperty(wrapped, 'length', { value: processor.length });
   Object.defineProperty(wrapped, 'name', { value: processor.name });
-  return wrapped as unknown as P;
+  return wrapped;
 }
