@@ -10,7 +10,7 @@ const QUEUE_TESTS = '/test/bullmq/';
 export default function requireRedisOnCi(): void {
   if (!hasRedisServer && process.env.CI === 'true') {
     throw new Error(
-      `redis-server is not installed, and CI=true requires the queue tests to run: ${GET_REDIS}`,
+      `redis-server is not installed, and CI=true requires the queue tests to run: ${GET_REDIS}, then run the tests again`,
     );
   }
 }
@@ -29,7 +29,7 @@ export class MissingRedisReporter implements Reporter {
     const rule = '!'.repeat(78);
     console.warn(
       `\n${rule}\n!! ${skipped} queue tests (BullMQ on a real Redis) did NOT run: redis-server is not installed.\n` +
-        `!! To run them, ${GET_REDIS}.\n${rule}\n`,
+        `!! To run them, ${GET_REDIS} and run \`npm test\` again.\n${rule}\n`,
     );
   }
 }
