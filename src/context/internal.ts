@@ -6,6 +6,7 @@ export {
   checkContext,
   contextOf,
   copyOf,
+  current,
   decodeArrived,
   eraseEntry,
   putEntry,
