@@ -24,14 +24,6 @@ export interface JobContextOptions {
   maxAge?: number;
 }
 
-/**
- * What is read of a job: its telemetry metadata. BullMQ's `Job` and the
- * `SandboxedJob` a processor file receives both fit.
- */
-export interface ContextJob {
-  readonly opts?: { readonly telemetry?: { readonly metadata?: string | undefined } | undefined };
-}
-
 /** Runs `call` in the context a job carries, or refuses the job. */
 export type JobRunner = (job: unknown, call: () => unknown) => unknown;
 
