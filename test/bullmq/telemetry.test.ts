@@ -296,6 +296,44 @@ describe.runIf(hasRedisServer)('contextTelemetry, in-process workers', () => {
     expect(await queue.count()).toBe(0);
   });
 
+  it('fails a job whose processor throws synchronously like any failure, in its context', async () => {
+    const name = kit.name('sync-throw');
+    const queue = kit.queue(name, { telemetry });
+    await inContext(request('r-throws'), () => queue.add('throws', {}));
+    await inContext(request('r-after'), () => queue.add('after', {}));
+    const worker = kit.worker(
+      name,
+      ((job: Job) => {
+        if (job.name === 'throws') throw new Error(`thrown in ${requestId.get()}`);
+        return Promise.resolve(requestId.get());
+      }) as (job: Job) => Promise<string>,
+      { telemetry },
+    );
+    const [thrown, after] = await finished(worker, 2);
+    expect(thrown?.error?.message).toBe('thrown in r-throws');
+    expect(after?.result).toBe('r-after');
+  });
+
+  it('honours omitContext on a flow node', async () => {
+    const name = kit.name('flow-omit');
+    const flows = kit.flows({ telemetry });
+    await inContext(request('r-flow-omit'), () =>
+      flows.add({
+        name: 'parent',
+        queueName: name,
+        children: [
+          { name: 'omitted', queueName: name, opts: { telemetry: { omitContext: true } } },
+        ],
+      }),
+    );
+    const worker = kit.worker(name, async (job) => [job.name, requestId.get()], { telemetry });
+    const results = await finished(worker, 2);
+    expect(results.map((r) => r.result)).toEqual([
+      ['omitted', 'none'],
+      ['parent', 'r-flow-omit'],
+    ]);
+  });
+
   it('leaves Workers and FlowProducers with other telemetry, or none, as BullMQ made them', async () => {
     const name = kit.name('untouched');
     await inContext(request('r-other'), () => kit.queue(name, { telemetry }).add('job', {}));
