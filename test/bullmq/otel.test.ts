@@ -9,6 +9,7 @@ import {
   type ReadableSpan,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import type { Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextVar, copyContext } from '../../dist/index.js';
@@ -55,6 +56,13 @@ function inRequest<T>(name: string, id: string, fn: (span: Span) => Promise<T>):
     }),
   );
 }
+
+/** Adds a job inside a request `id`; resolves with the request's trace id. */
+const addInRequest = (queue: Queue, id: string) =>
+  inRequest('request', id, async (span) => {
+    await queue.add('render', {});
+    return span.spanContext().traceId;
+  });
 
 /** What a processor reports: the var, and the active span's trace and span ids. */
 const observed = () => {
@@ -109,10 +117,7 @@ describe.runIf(hasRedisServer)('contextTelemetry with bullmq-otel as inner', () 
   it('keeps the trace readable by a plain bullmq-otel worker (rolling deploys)', async () => {
     const name = kit.name('to-plain');
     const queue = kit.queue(name, { telemetry: composed });
-    const traceId = await inRequest('request', 'r-to-plain', async (span) => {
-      await queue.add('render', {});
-      return span.spanContext().traceId;
-    });
+    const traceId = await addInRequest(queue, 'r-to-plain');
     const worker = kit.worker(name, async () => observed(), { telemetry: plain });
     const [done] = await finished(worker, 1);
     expect(done?.result).toMatchObject({ traceId });
@@ -121,10 +126,7 @@ describe.runIf(hasRedisServer)('contextTelemetry with bullmq-otel as inner', () 
   it('reads the trace of a plain bullmq-otel producer, in an empty context', async () => {
     const name = kit.name('from-plain');
     const queue = kit.queue(name, { telemetry: plain });
-    const traceId = await inRequest('request', 'r-from-plain', async (span) => {
-      await queue.add('render', {});
-      return span.spanContext().traceId;
-    });
+    const traceId = await addInRequest(queue, 'r-from-plain');
     const worker = kit.worker(name, async () => ({ ...observed(), size: copyContext().size }), {
       telemetry: composed,
     });

@@ -28,6 +28,14 @@ const seen = () => ({
   secret: secret.get(),
 });
 
+/** What `seen()` reports in a job added in `request(id)`, with `user` set or not. */
+const seenIn = (id: string, userValue: unknown = null) => ({
+  requestId: id,
+  user: userValue,
+  tenant: `tenant-of-${id}`,
+  secret: 'not-here',
+});
+
 const request = (id: string, extra: Array<[Var<unknown>, unknown]> = []) =>
   [[requestId, id], [tenant, `tenant-of-${id}`], ...extra] as Array<[Var<unknown>, unknown]>;
 
@@ -49,7 +57,7 @@ describe.runIf(hasRedisServer)('contextTelemetry, in-process workers', () => {
     const worker = kit.worker(name, async (j) => ({ seen: seen(), data: j.data }), { telemetry });
     const [done] = await finished(worker, 1);
     expect(done?.result).toEqual({
-      seen: { requestId: 'r-1', user: profile, tenant: 'tenant-of-r-1', secret: 'not-here' },
+      seen: seenIn('r-1', profile),
       data: { page: 1 },
     });
     const stored = await kit.redis().hgetall(jobKey(name, job.id));
@@ -162,12 +170,7 @@ describe.runIf(hasRedisServer)('contextTelemetry, in-process workers', () => {
       finished(childWorker, 3),
     ]);
     for (const { result } of [...parentResults, ...childResults]) {
-      expect((result as { seen: unknown }).seen).toEqual({
-        requestId: 'r-flow',
-        user: null,
-        tenant: 'tenant-of-r-flow',
-        secret: 'not-here',
-      });
+      expect((result as { seen: unknown }).seen).toEqual(seenIn('r-flow'));
     }
   });
 
@@ -179,14 +182,7 @@ describe.runIf(hasRedisServer)('contextTelemetry, in-process workers', () => {
     );
     const worker = kit.worker(name, async () => seen(), { telemetry });
     const results = await finished(worker, 3);
-    expect(results.map((r) => r.result)).toEqual(
-      Array(3).fill({
-        requestId: 'r-schedule',
-        user: null,
-        tenant: 'tenant-of-r-schedule',
-        secret: 'not-here',
-      }),
-    );
+    expect(results.map((r) => r.result)).toEqual(Array(3).fill(seenIn('r-schedule')));
   });
 
   it('runs a job that carries no snapshot, or omits its context, in an empty context', async () => {
@@ -238,12 +234,7 @@ describe.runIf(hasRedisServer)('contextTelemetry, in-process workers', () => {
     );
     const worker = kit.worker(second, async () => seen(), { telemetry });
     const [done] = await finished(worker, 1);
-    expect(done?.result).toEqual({
-      requestId: 'r-chain',
-      user: 'set-in-processor',
-      tenant: 'tenant-of-r-chain',
-      secret: 'not-here',
-    });
+    expect(done?.result).toEqual(seenIn('r-chain', 'set-in-processor'));
   });
 
   it('runs every attempt in the enqueue-time context, and keeps it in the metadata BullMQ rewrites on failure', async () => {
@@ -275,12 +266,7 @@ describe.runIf(hasRedisServer)('contextTelemetry, in-process workers', () => {
       'attempt 1 fails',
       undefined,
     ]);
-    const expected = {
-      requestId: 'r-retry',
-      user: { attempt: 0 },
-      tenant: 'tenant-of-r-retry',
-      secret: 'not-here',
-    };
+    const expected = seenIn('r-retry', { attempt: 0 });
     expect(results[2]?.result).toEqual({ seen: expected });
     expect(storedAfterFailures).toEqual([expected, expected]);
     expect(results[2]?.job.id).toBe(job.id);
