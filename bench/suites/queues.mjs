@@ -1,10 +1,11 @@
 // Queues benchmark: jobs/s through BullMQ on one private Redis, add and
 // process (a processor doing no work), each job added in a 10-var context
 // whose request id changes per job. contextTelemetry (unsigned, signed)
-// against bare BullMQ and a bare control, in interleaved rounds; and, as an
-// anchor for what carrying bytes alone costs, bare BullMQ with a
-// snapshot-sized string in the metadata slot. Then the context work per job,
-// measured alone. Prints a JSON report on stdout.
+// against bare BullMQ and a bare control, in interleaved rounds; and, as
+// anchors for what BullMQ itself charges, bare BullMQ with a snapshot-sized
+// string in the metadata slot (carrying bytes alone) and with a telemetry
+// that does nothing (BullMQ's own telemetry path). Then the context work per
+// job, measured alone. Prints a JSON report on stdout.
 import { Queue, Worker } from 'bullmq';
 import { Context, ContextVar } from '../../dist/index.js';
 import { contextTelemetry } from '../../dist/integrations/bullmq/index.js';
@@ -45,6 +46,25 @@ const requests = Array.from({ length: 1024 }, (_, i) => {
   return ctx;
 });
 const snapshotSized = requests[0].run(() => serializeContext(undefined, { format: 'json' }));
+
+/** A BullMQ telemetry that does nothing: what BullMQ's telemetry path costs by itself. */
+const idleSpan = {
+  setSpanOnContext: (ctx) => ctx,
+  setAttribute() {},
+  setAttributes() {},
+  addEvent() {},
+  recordException() {},
+  end() {},
+};
+const doNothing = {
+  tracer: { startSpan: () => idleSpan },
+  contextManager: {
+    active: () => ({}),
+    with: (_ctx, fn) => fn(),
+    getMetadata: () => '',
+    fromMetadata: (active) => active,
+  },
+};
 
 const redis = await startRedis();
 const connection = { path: redis.path };
@@ -95,6 +115,7 @@ const lanes = {
   'bare + a snapshot-sized string in the metadata slot': lane('string', {
     jobOptions: { telemetry: { metadata: snapshotSized } },
   }),
+  'bare + a telemetry that does nothing': lane('idle', { telemetry: doNothing }),
   'contextTelemetry, unsigned': lane('unsigned', { telemetry: contextTelemetry() }),
   'contextTelemetry, signed': lane('signed', { telemetry: contextTelemetry({ key }) }),
 };
