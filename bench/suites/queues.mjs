@@ -123,8 +123,14 @@ await Promise.all(Object.values(lanes).map((l) => l.worker.waitUntilReady()));
 
 for (const l of Object.values(lanes)) await l.round(jobsPerRound / 2); // warm-up
 const samples = Object.fromEntries(Object.keys(lanes).map((name) => [name, []]));
+// Each round starts at the next lane, so load that drifts within a round
+// falls on every lane alike.
+const order = Object.entries(lanes);
 for (let round = 0; round < rounds; round++) {
-  for (const [name, l] of Object.entries(lanes)) samples[name].push(await l.round(jobsPerRound));
+  for (let i = 0; i < order.length; i++) {
+    const [name, l] = order[(round + i) % order.length];
+    samples[name].push(await l.round(jobsPerRound));
+  }
 }
 const rate = Object.fromEntries(
   Object.entries(samples).map(([name, list]) => [name, median(list)]),
