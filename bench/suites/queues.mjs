@@ -70,7 +70,11 @@ const redis = await startRedis();
 const connection = { path: redis.path };
 const key = 'bench-key';
 
-/** One queue and its worker; `round()` adds and processes jobsPerRound jobs, resolving with jobs/s. */
+/**
+ * One queue and its worker; `round(count)` adds and processes count jobs,
+ * resolving with jobs/s and this process's CPU time per job (us; Redis runs
+ * apart), which a shared machine disturbs less than wall time.
+ */
 function lane(name, { telemetry, jobOptions = {} }) {
   const options = telemetry === undefined ? { connection } : { connection, telemetry };
   const queue = new Queue(name, { ...options, defaultJobOptions: { removeOnComplete: true } });
@@ -95,6 +99,7 @@ function lane(name, { telemetry, jobOptions = {} }) {
         allDone = resolve;
       });
       const start = process.hrtime.bigint();
+      const cpuStart = process.cpuUsage();
       let added = 0;
       const adder = async () => {
         while (added < count) {
@@ -104,7 +109,11 @@ function lane(name, { telemetry, jobOptions = {} }) {
       };
       await Promise.all(Array.from({ length: inFlight }, adder));
       await finished;
-      return count / (Number(process.hrtime.bigint() - start) / 1e9);
+      const cpu = process.cpuUsage(cpuStart);
+      return {
+        rate: count / (Number(process.hrtime.bigint() - start) / 1e9),
+        cpu: (cpu.user + cpu.system) / count,
+      };
     },
   };
 }
@@ -123,18 +132,22 @@ await Promise.all(Object.values(lanes).map((l) => l.worker.waitUntilReady()));
 
 for (const l of Object.values(lanes)) await l.round(jobsPerRound / 2); // warm-up
 const samples = Object.fromEntries(Object.keys(lanes).map((name) => [name, []]));
+const cpuSamples = Object.fromEntries(Object.keys(lanes).map((name) => [name, []]));
 // Each round starts at the next lane, so load that drifts within a round
 // falls on every lane alike.
 const order = Object.entries(lanes);
 for (let round = 0; round < rounds; round++) {
   for (let i = 0; i < order.length; i++) {
     const [name, l] = order[(round + i) % order.length];
-    samples[name].push(await l.round(jobsPerRound));
+    const { rate, cpu } = await l.round(jobsPerRound);
+    samples[name].push(rate);
+    cpuSamples[name].push(cpu);
   }
 }
-const rate = Object.fromEntries(
-  Object.entries(samples).map(([name, list]) => [name, median(list)]),
-);
+const medians = (all) =>
+  Object.fromEntries(Object.entries(all).map(([name, list]) => [name, median(list)]));
+const rate = medians(samples);
+const cpu = medians(cpuSamples);
 await Promise.all(Object.values(lanes).map((l) => l.worker.close()));
 await Promise.all(Object.values(lanes).map((l) => l.queue.close()));
 await redis.stop();
@@ -183,6 +196,7 @@ const rows = [
     'jobs/s': value,
     'x bare': value / bare,
     'us per job': 1e6 / value,
+    'cpu us per job': cpu[name],
   })),
   ...Object.entries(ns).map(([name, value]) => ({
     case: `context work alone, ${name}`,
