@@ -81,7 +81,8 @@ function lane(name, { telemetry, jobOptions = {} }) {
   let completed = 0;
   let target = 0;
   let allDone = () => {};
-  const worker = new Worker(name, async () => requestId.get(undefined), {
+  // The processor reads the request id and returns nothing: every lane stores the same result.
+  const worker = new Worker(name, async () => void requestId.get(undefined), {
     ...options,
     concurrency,
   });
