@@ -2,7 +2,7 @@ import { FlowProducer, Worker } from 'bullmq';
 import type { JobRunner } from './job-context.js';
 
 /**
- * Two BullMQ methods are wrapped, once per loaded bullmq, because the
+ * Two methods of the bullmq imported here are wrapped, once, because the
  * telemetry interface alone cannot keep two promises:
  *
  * - `Worker#callProcessJob`: a snapshot that must be refused has to fail the
