@@ -1,9 +1,12 @@
 import { defineConfig } from 'vitest/config';
+import { MissingRedisReporter } from './test/support/redis-run.js';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    globalSetup: ['test/support/redis-run.ts'],
+    reporters: ['default', new MissingRedisReporter()],
   },
 });

@@ -1,4 +1,4 @@
-// `npm run bench [context|serialization|workers ...]`: runs each suite on this
+// `npm run bench [context|serialization|workers|queues ...]`: runs each suite on this
 // Node and on Node 24 (AsyncLocalStorage runs on async_hooks in 20 and on
 // AsyncContextFrame in 24), prints a table per run and writes
 // bench/results/<suite>-node<major>.json.
@@ -16,6 +16,7 @@ const jobs = {
     { script: 'workers', args: ['pipelined'] },
     { script: 'workers', args: ['sequential'], pinned: true },
   ],
+  queues: [{ script: 'queues', args: [] }],
 };
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(jobs);
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
@@ -43,6 +44,10 @@ function show(value) {
 
 function printReport(report, pinned) {
   console.log(`\n## ${report.suite} on Node ${report.node}${pinned ? ' (pinned to CPU 0)' : ''}\n`);
+  if (report.skipped) {
+    console.log(`Not run: ${report.skipped}`);
+    return;
+  }
   console.log(
     table(
       report.rows.map((row) =>

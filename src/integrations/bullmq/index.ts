@@ -1,0 +1,12 @@
+/**
+ * `contextvars/bullmq`: BullMQ jobs run in the context that added them. The
+ * snapshot rides in BullMQ's telemetry metadata slot, beside the job's data.
+ */
+export type { JobContextOptions } from './job-context.js';
+export {
+  type ContextTelemetry,
+  type ContextTelemetryOptions,
+  contextTelemetry,
+  type JobTelemetryContext,
+} from './telemetry.js';
+export { type SandboxedProcessor, withContext } from './with-context.js';
