@@ -1,17 +1,12 @@
-import { type Context, copyContext } from '../context/index.js';
-import { checkContext } from '../context/internal.js';
-import { cannotDeserialize } from './errors.js';
+import type { Context } from '../context/index.js';
 import {
   checkDeserializeOptions,
   checkSerializeOptions,
   type DeserializeOptions,
-  limitsFor,
   type SerializeOptions,
 } from './options.js';
-import { contextFromEntries } from './read/context.js';
-import { fromJson, fromStructured } from './read/envelope.js';
-import { encodeEntries } from './write/entries.js';
-import { type StructuredSnapshot, toJson, toStructured } from './write/envelope.js';
+import { readSnapshot, writeSnapshot } from './snapshot.js';
+import type { StructuredSnapshot } from './write/envelope.js';
 
 export { ContextSerializationError } from '../context/index.js';
 export type {
@@ -55,12 +50,7 @@ export function serializeContext(
   ctx?: Context,
   options?: SerializeOptions,
 ): StructuredSnapshot | string {
-  const checked = checkSerializeOptions(options);
-  const source = ctx === undefined ? copyContext() : checkContext(ctx, 'ctx');
-  const encoded = encodeEntries(source, checked.format, checked.limits);
-  return checked.format === 'json'
-    ? toJson(encoded, checked.key, Date.now, checked.limits)
-    : toStructured(encoded);
+  return writeSnapshot(ctx, checkSerializeOptions(options));
 }
 
 /**
@@ -76,27 +66,5 @@ export function serializeContext(
  * ctx.run(handle);
  */
 export function deserializeContext(data: unknown, options?: DeserializeOptions): Context {
-  const checked = checkDeserializeOptions(options);
-  if (typeof data === 'string') {
-    return contextFromEntries(
-      fromJson(data, limitsFor('json', checked.given), { ...checked, now: Date.now }),
-    );
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw cannotDeserialize(
-      `a snapshot is a string (json) or a plain object (structured), not ${describeInput(data)}`,
-    );
-  }
-  if (checked.keys.length > 0) {
-    throw cannotDeserialize(
-      'it is a structured snapshot, which is never signed, and a key is required',
-    );
-  }
-  return contextFromEntries(fromStructured(data, limitsFor('structured', checked.given)));
-}
-
-function describeInput(data: unknown): string {
-  if (data === null) return 'null';
-  if (Array.isArray(data)) return 'an array';
-  return typeof data === 'undefined' ? 'undefined' : `a ${typeof data}`;
+  return readSnapshot(data, checkDeserializeOptions(options));
 }

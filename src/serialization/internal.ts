@@ -3,10 +3,11 @@
  * serialization's internals. Not exported from the package root or its
  * subpaths.
  */
-export { limitsFor } from './options.js';
+export { checkDeserializeOptions, checkSerializeOptions, limitsFor } from './options.js';
 export { applyChanges, contextFromEntries } from './read/context.js';
 export { type IncomingEntry, readEntries } from './read/entries.js';
 export { restoreErrorsAs } from './read/records.js';
+export { snapshotReader, snapshotWriter } from './snapshot.js';
 export { decodeThrown, encodeThrown, isThrownRecords, type ThrownRecords } from './thrown.js';
 export { Refusal, type WalkMode, walkValue } from './walk.js';
 export { ENTRY_FLAG, entryBytes, type Limits } from './wire.js';

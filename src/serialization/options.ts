@@ -111,7 +111,8 @@ export function checkSerializeOptions(options: unknown): CheckedSerializeOptions
 export interface CheckedDeserializeOptions {
   readonly keys: readonly SigningKey[];
   readonly maxAge: number | undefined;
-  readonly given: SnapshotLimits;
+  /** The limits for each format, applied once the input's format is known. */
+  readonly limits: Readonly<Record<SnapshotFormat, Limits>>;
 }
 
 /** One key, or a non-empty list of them with no holes, each checked. */
@@ -144,7 +145,6 @@ export function checkDeserializeOptions(options: unknown): CheckedDeserializeOpt
       );
     }
   }
-  // Validate the limits now; they are applied per format once the input is read.
-  limitsFor('structured', given);
-  return { keys, maxAge: maxAge as number | undefined, given };
+  const limits = { json: limitsFor('json', given), structured: limitsFor('structured', given) };
+  return { keys, maxAge: maxAge as number | undefined, limits };
 }

@@ -1,11 +1,7 @@
 import { Context, ContextSerializationError } from '../../context/index.js';
 import { invalidArgType } from '../../context/internal.js';
-import {
-  type DeserializeOptions,
-  deserializeContext,
-  type SigningKey,
-  serializeContext,
-} from '../../serialization/index.js';
+import type { SigningKey } from '../../serialization/index.js';
+import { snapshotReader, snapshotWriter } from '../../serialization/internal.js';
 import { splitMetadata } from './metadata.js';
 
 /** How snapshots arriving with jobs are checked. */
@@ -28,38 +24,31 @@ export interface JobContextOptions {
 export type JobRunner = (job: unknown, call: () => unknown) => unknown;
 
 export interface CheckedJobContextOptions {
-  /** The key snapshots are signed with, if any. */
-  readonly signingKey: SigningKey | undefined;
-  /** What every arriving snapshot is read with. */
-  readonly read: DeserializeOptions;
+  /** Writes the snapshot a job carries (json, signed with the first key if any). */
+  readonly write: () => string;
+  /** Reads a snapshot arriving with a job (with every key and maxAge). */
+  readonly read: (text: string) => Context;
 }
 
-/**
- * Checks the options once, where they are given. The serialization layer
- * does the checking (and names `options.key`, `options.maxAge`): a snapshot
- * of an empty context is signed with the signing key and read back with
- * every key and maxAge.
- */
+/** Checks the options once, where they are given; the serialization layer names the option at fault. */
 export function checkJobContextOptions(
   options: unknown,
   argument: string,
 ): CheckedJobContextOptions {
-  if (options === undefined) return { signingKey: undefined, read: {} };
+  if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null) {
     throw invalidArgType(argument, 'an object', options);
   }
   const { key, maxAge } = options as JobContextOptions;
   const signingKey = isKeyList(key) ? key[0] : key;
-  const read: DeserializeOptions = {
+  const write = snapshotWriter(
+    signingKey === undefined ? { format: 'json' } : { format: 'json', key: signingKey },
+  ) as () => string;
+  const read = snapshotReader({
     ...(key !== undefined && { key }),
     ...(maxAge !== undefined && { maxAge }),
-  };
-  const trial = serializeContext(
-    new Context(),
-    signingKey === undefined ? { format: 'json' } : { format: 'json', key: signingKey },
-  );
-  deserializeContext(trial, read);
-  return { signingKey, read };
+  });
+  return { write, read };
 }
 
 function isKeyList(key: JobContextOptions['key']): key is readonly SigningKey[] {
@@ -105,7 +94,7 @@ export function jobRunner({ read }: CheckedJobContextOptions): JobRunner {
       if (snapshot === undefined) {
         context = new Context();
       } else if (typeof snapshot === 'string') {
-        context = deserializeContext(snapshot, read);
+        context = read(snapshot);
       } else {
         throw new TypeError('the metadata holds something other than a snapshot text');
       }

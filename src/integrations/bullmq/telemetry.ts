@@ -12,7 +12,6 @@ import {
 } from 'bullmq';
 import { copyContext } from '../../context/index.js';
 import { current, invalidArgType } from '../../context/internal.js';
-import { type SerializeOptions, serializeContext } from '../../serialization/index.js';
 import { instrumentBullMQ, JOB_RUNNER } from './instrument.js';
 import {
   type CheckedJobContextOptions,
@@ -115,17 +114,10 @@ class JobTracer implements Tracer<JobTelemetryContext> {
  */
 class JobContextManager implements ContextManager<JobTelemetryContext> {
   private readonly jobs = new WeakMap<object, JobTelemetryContext>();
-  private readonly serializeOptions: SerializeOptions & { format: 'json' };
-
   constructor(
-    options: CheckedJobContextOptions,
+    private readonly options: CheckedJobContextOptions,
     private readonly inner: ContextManager<unknown> | undefined,
-  ) {
-    this.serializeOptions =
-      options.signingKey === undefined
-        ? { format: 'json' }
-        : { format: 'json', key: options.signingKey };
-  }
+  ) {}
 
   private stored(): JobTelemetryContext | undefined {
     return this.jobs.get(current());
@@ -156,7 +148,7 @@ class JobContextManager implements ContextManager<JobTelemetryContext> {
 
   getMetadata(ctx: JobTelemetryContext): string {
     if (ctx.producer) {
-      const snapshot = serializeContext(undefined, this.serializeOptions);
+      const snapshot = this.options.write();
       return joinMetadata(snapshot, this.inner?.getMetadata(ctx.inner));
     }
     // A failing attempt: the job keeps its enqueue-time snapshot. '' leaves

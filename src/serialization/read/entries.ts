@@ -8,6 +8,7 @@ import {
   entryBytes,
   LIST_OVERHEAD,
   type Limits,
+  primitiveBytes,
 } from '../wire.js';
 import { DecodeBudget, Unreadable } from './budget.js';
 import { decodeRecords } from './records.js';
@@ -63,7 +64,9 @@ export function readEntries(
         const measureLimits = check === 'depth' ? depthOnly : limits;
         const measured = asRecords
           ? recordListBytes(payload, measureLimits)
-          : walkValue(payload, measureLimits, 'arrived', false).bytes;
+          : isCarriedPrimitive(payload)
+            ? primitiveBytes(payload)
+            : walkValue(payload, measureLimits, 'arrived', false).bytes;
         if (check === 'size-and-depth') {
           bytes += entryBytes(name, measured);
           if (bytes > limits.maxBytes) {
@@ -91,6 +94,12 @@ export function readEntries(
     incoming.push({ name, value, coded: ((flags as number) & ENTRY_FLAG.coded) !== 0 });
   }
   return incoming;
+}
+
+/** Most payloads: nothing to walk (a function or symbol is left to the walk, which refuses it). */
+function isCarriedPrimitive(payload: unknown): boolean {
+  const type = typeof payload;
+  return payload === null || (type !== 'object' && type !== 'function' && type !== 'symbol');
 }
 
 /** A budget of the whole of maxBytes, for input its sender measured. */

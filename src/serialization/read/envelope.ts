@@ -37,7 +37,6 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 export interface JsonReadOptions {
   readonly keys: readonly SigningKey[];
   readonly maxAge: number | undefined;
-  readonly now: () => number;
 }
 
 /** The entries of a `json` snapshot (see `toJson`), its signature and age checked when keys are given. */
@@ -71,7 +70,7 @@ export function fromJson(text: string, limits: Limits, options: JsonReadOptions)
   if (tail !== null && (typeof t !== 'number' || !Number.isFinite(t))) {
     throw cannotDeserialize('it is signed but carries no time');
   }
-  if (options.maxAge !== undefined && options.now() - (t as number) > options.maxAge) {
+  if (options.maxAge !== undefined && Date.now() - (t as number) > options.maxAge) {
     throw cannotDeserialize(`it is older than maxAge (${options.maxAge} ms)`);
   }
   // The text's length bounds everything in it: only nesting is left to check.

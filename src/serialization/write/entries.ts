@@ -12,6 +12,7 @@ import {
 } from '../../context/internal.js';
 import { asciiJson } from '../ascii.js';
 import { cannotSerialize } from '../errors.js';
+import { isJsonExactPrimitive } from '../kinds.js';
 import type { SnapshotFormat } from '../options.js';
 import { Refusal } from '../walk.js';
 import { ENTRY_FLAG, entryBytes, LIST_OVERHEAD, type Limits, primitiveBytes } from '../wire.js';
@@ -46,6 +47,9 @@ const contextCache: { [F in SnapshotFormat]: WeakMap<object, CachedEntries> } = 
   json: new WeakMap(),
   structured: new WeakMap(),
 };
+
+/** Each var's last json entry text with a primitive value (see `addKnownText`). */
+const entryTexts = new WeakMap<VarState, { readonly value: unknown; readonly text: string }>();
 
 function isStructuredPrimitive(value: unknown): boolean {
   const type = typeof value;
@@ -129,6 +133,13 @@ class EntriesBuilder {
     if (!variable._propagate) return;
     const name = variable._name;
     this.claim(name, variable);
+    if (
+      this.format === 'json' &&
+      variable._codec === undefined &&
+      this.addKnownText(variable, value)
+    ) {
+      return;
+    }
     let raw = value;
     let coded = 0;
     if (variable._codec !== undefined) {
@@ -141,6 +152,23 @@ class EntriesBuilder {
       }
     }
     this.add(name, raw, coded);
+  }
+
+  /**
+   * A var's entry as json text, from the last time it was encoded with the
+   * same primitive value: between two requests most vars keep their values.
+   */
+  private addKnownText(variable: VarState, value: unknown): boolean {
+    let known = entryTexts.get(variable);
+    if (known === undefined || !Object.is(known.value, value)) {
+      if (!isJsonExactPrimitive(value)) return false;
+      known = { value, text: `${asciiJson(variable._name)},0,${asciiJson(value)}` };
+      entryTexts.set(variable, known);
+    }
+    this.entries.push(variable._name, 0, value);
+    this.texts.push(known.text);
+    this.account(variable._name, known.text.length + 1, 0);
+    return true;
   }
 
   addPending(name: string, entry: PendingEntry): void {
