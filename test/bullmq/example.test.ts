@@ -18,7 +18,7 @@ describe.runIf(hasRedisServer)('the queue example (npm run example:queue)', () =
     expect(stdout).toMatch(/jobs rendered by worker 1\s*│\s*[1-9]/);
     expect(stdout).toMatch(/jobs rendered by worker 2\s*│\s*[1-9]/);
     expect(stdout).toMatch(
-      /POST \/reports {2}\(server\)\n\s+└─ add reports\.render {2}\(server\)\n\s+└─ process reports {2}\(worker \d+\)\n\s+└─ render {2}\(worker \d+\)/,
+      /POST \/reports +[\d.]+ ms {2}server\n\s+└─ add reports\.render +[\d.]+ ms {2}server\n\s+└─ process reports +[\d.]+ ms {2}worker \d+\n\s+└─ render +[\d.]+ ms {2}worker \d+/,
     );
   });
 });
