@@ -126,15 +126,21 @@ export function carriedEntries(): IterableIterator<CarriedEntry> {
 /**
  * `enter` for a context that arrived in a snapshot: calls `enterNow` with the
  * carried entries whose values arrived restored around it, the first
- * registered outermost.
+ * registered outermost. `keepCurrent` leaves alone the entries the calling
+ * code already holds a value of (a tracing span a queue's own telemetry made
+ * active around a job).
  */
-export function restoringCarried<R>(pending: Pending | null, enterNow: () => R): R {
+export function restoringCarried<R>(
+  pending: Pending | null,
+  enterNow: () => R,
+  keepCurrent: boolean,
+): R {
   let run = enterNow;
   const entries = [...state.carried.values()];
   for (let i = entries.length - 1; i >= 0; i--) {
     const entry = entries[i] as CarriedEntry;
     const arrived = pendingGet(pending, entry.name);
-    if (arrived === undefined) continue;
+    if (arrived === undefined || (keepCurrent && entry.capture() !== undefined)) continue;
     const inner = run;
     run = () => entry.restore(arrived, inner);
   }

@@ -210,6 +210,7 @@ export function enter<A extends unknown[], R>(
   ctx: ContextState,
   fn: (...args: A) => R,
   args: A,
+  keepCurrentCarried = false,
 ): R {
   assertUsable();
   const outer = current();
@@ -224,7 +225,11 @@ export function enter<A extends unknown[], R>(
   outer._entered = true;
   try {
     if (ctx._arrived && state.carried.size > 0) {
-      return restoringCarried(ctx._pending, () => als.run(ctx, fn, ...args));
+      return restoringCarried(
+        ctx._pending,
+        () => als.run(ctx, fn, ...args),
+        keepCurrentCarried,
+      );
     }
     // Spreading an empty rest array through here costs more than als.run itself.
     return args.length === 0 ? als.run(ctx, fn as () => R) : als.run(ctx, fn, ...args);
@@ -232,6 +237,15 @@ export function enter<A extends unknown[], R>(
     ctx._entered = false;
     outer._entered = outerWasEntered;
   }
+}
+
+/**
+ * @internal `ctx.run(fn)` for a context that arrived, except that carried
+ * entries the calling code already holds a value of stay as they are (see
+ * `restoringCarried`).
+ */
+export function runKeepingCurrentCarried<R>(ctx: ContextState, fn: () => R): R {
+  return enter(ctx, fn, [], true);
 }
 
 /** The value of `variable` in `ctx`, adopting a pending entry of its name; ABSENT if none. */

@@ -20,6 +20,7 @@ export {
   eraseEntry,
   setEntry,
   setPending,
+  runKeepingCurrentCarried,
   viewOf,
 } from './context.js';
 export {

@@ -1,6 +1,7 @@
 // contextTelemetry composed with bullmq-otel (`inner`), with the real
 // OpenTelemetry SDK: traces and contexts travel together, and plain
 // bullmq-otel on the other side still reads the trace.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, propagation, type Span, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -12,8 +13,9 @@ import {
 import type { Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContextVar, copyContext } from '../../dist/index.js';
+import { ContextVar, carry, copyContext } from '../../dist/index.js';
 import { contextTelemetry } from '../../dist/integrations/bullmq/index.js';
+import { carryOpenTelemetry } from '../../dist/integrations/otel/index.js';
 import { deserializeContext } from '../../dist/serialization/index.js';
 import { hasRedisServer, redisForFile } from '../support/redis.js';
 import { finished, inContext, queueKit, replaceMetadata, storedMetadata } from './support.js';
@@ -170,5 +172,50 @@ describe.runIf(hasRedisServer)('contextTelemetry with bullmq-otel as inner', () 
     const worker = kit.worker(name, async () => observed(), { telemetry: composed });
     const [done] = await finished(worker, 1);
     expect(done?.result).toMatchObject({ requestId: 'none' });
+  });
+
+  describe('with carryOpenTelemetry and a carried store registered', () => {
+    const tenantStore = new AsyncLocalStorage<{ tenant: string }>();
+    const undo: Array<() => void> = [];
+    beforeAll(() => {
+      undo.push(carryOpenTelemetry(), carry(tenantStore, { name: 'bullmq.tenant' }));
+    });
+    afterAll(() => {
+      for (const stop of undo) stop();
+    });
+
+    it('bullmq-otel and the carried context agree: the processor runs under the process span', async () => {
+      const name = kit.name('carried-composed');
+      const queue = kit.queue(name, { telemetry: composed });
+      const traceId = await tenantStore.run({ tenant: 'acme' }, () =>
+        addInRequest(queue, 'r-carried'),
+      );
+      const worker = kit.worker(
+        name,
+        async () => ({ ...observed(), tenant: tenantStore.getStore()?.tenant }),
+        { telemetry: composed },
+      );
+      const [done] = await finished(worker, 1);
+      const process = await spans.named(`process ${name}`);
+      expect(done?.result).toEqual({
+        requestId: 'r-carried',
+        traceId,
+        spanId: process?.spanContext().spanId,
+        tenant: 'acme',
+      });
+    });
+
+    it('without an inner telemetry, the processor runs under the span that added the job', async () => {
+      const name = kit.name('carried-alone');
+      const alone = contextTelemetry();
+      const queue = kit.queue(name, { telemetry: alone });
+      const { traceId, spanId } = await inRequest('request', 'r-alone', async (span) => {
+        await queue.add('render', {});
+        return span.spanContext();
+      });
+      const worker = kit.worker(name, async () => observed(), { telemetry: alone });
+      const [done] = await finished(worker, 1);
+      expect(done?.result).toEqual({ requestId: 'r-alone', traceId, spanId });
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { Context, ContextSerializationError } from '../../context/index.js';
-import { invalidArgType } from '../../context/internal.js';
+import { invalidArgType, runKeepingCurrentCarried } from '../../context/internal.js';
 import type { SigningKey } from '../../serialization/index.js';
 import { snapshotReader, snapshotWriter } from '../../serialization/internal.js';
 import { splitMetadata } from './metadata.js';
@@ -84,9 +84,14 @@ function refusal(job: unknown, cause: unknown): ContextSerializationError {
  * The runner for checked options: `call` runs in a new Context read from the
  * job's snapshot (an empty one when the job carries none). A snapshot that
  * cannot be read or trusted rejects with `ERR_CONTEXT_DESERIALIZE` and
- * `call` never runs.
+ * `call` never runs. `keepCurrent` (an inner telemetry is composed): what
+ * the code around the job already carries wins over what arrived, so the
+ * span bullmq-otel made active around the job stays the processor's parent.
  */
-export function jobRunner({ read }: CheckedJobContextOptions): JobRunner {
+export function jobRunner(
+  { read }: CheckedJobContextOptions,
+  keepCurrent = false,
+): JobRunner {
   return (job, call) => {
     const { snapshot } = splitMetadata(metadataOf(job));
     let context: Context;
@@ -101,6 +106,6 @@ export function jobRunner({ read }: CheckedJobContextOptions): JobRunner {
     } catch (error) {
       return Promise.reject(refusal(job, error));
     }
-    return context.run(call);
+    return keepCurrent ? runKeepingCurrentCarried(context, call) : context.run(call);
   };
 }
