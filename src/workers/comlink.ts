@@ -16,7 +16,7 @@ import {
   limitsFor,
   readEntries,
 } from '../serialization/internal.js';
-import { decodeThrown, encodeThrown, isThrownMessage } from './protocol.js';
+import { decodeThrown, encodeThrown, isThrownMessage } from './thrown.js';
 
 export type {
   Endpoint,

@@ -1,38 +1,49 @@
 /**
  * The worker entry of a ContextPool: piscina's `filename`. Each task message
- * names the user's module and export (by an id, once known); the task runs inside a fresh Context
- * rehydrated from the caller's snapshot (an empty one for `pool.run`), and so
- * does everything it starts. Thrown values go back as records, so the caller
- * gets the error whole; results go back as they are, after a check that
- * posting them cannot crash the worker.
+ * names the user's module and export by an id (introduced with the first task
+ * that names it here); the task runs inside a fresh Context rebuilt from the
+ * caller's snapshot (an empty one for `pool.run`), and so does everything it
+ * starts. Thrown values go back as records, so the caller gets the error
+ * whole; results go back as they are, after a check that posting them cannot
+ * crash the worker.
  */
+import { serializeContext } from '../serialization/index.js';
 import { limitsFor } from '../serialization/internal.js';
 import { ContextPoolError } from './errors.js';
-import { handlerById } from './handlers.js';
-import { checkResult, decodeTask, encodeThrown, MISS } from './protocol.js';
+import { handlerById, introduce, loadedModules } from './handlers.js';
+import { type DecodedTask, decodeTask, resultWithContext } from './protocol.js';
+import { checkResult } from './results.js';
 import { SnapshotReceiver } from './snapshots.js';
+import { encodeThrown } from './thrown.js';
 
-const snapshots = new SnapshotReceiver(limitsFor('structured', {}));
+const snapshots = new SnapshotReceiver(limitsFor('structured', {}), loadedModules);
 
-export default async function runContextPoolTask(message: unknown): Promise<unknown> {
+export default function runContextPoolTask(message: unknown): Promise<unknown> {
+  const task = decodeTask(message);
   // Thrown as is: a raw piscina.run caller gets piscina's plain error, readable without this package.
-  const decoded = decodeTask(message);
-  if (decoded === undefined) throw notATask();
-  let handler = handlerById(decoded.handler, decoded.module, decoded.exportName);
-  // Before anything ran: the pool sends the task again with what was missing.
-  if (handler === undefined) throw MISS;
+  if (task === undefined) throw notATask();
+  // First, before anything can fail: what the message introduces is kept, so
+  // the pool's record of what this worker holds is true whatever happens next.
+  if (task.forget !== undefined) snapshots.forget(task.forget);
+  if (task.module !== undefined) introduce(task.handler, task.module[0], task.module[1]);
+  if (task.baseEntries !== undefined && task.baseOnce !== true && task.snapshot?.baseId !== undefined)
+    snapshots.keep(task.snapshot.baseId, task.baseEntries);
+  return run(task);
+}
+
+async function run(task: DecodedTask): Promise<unknown> {
   try {
     // Loaded first, so the vars the module declares receive their entries directly.
+    let handler = handlerById(task.handler);
     if (handler instanceof Promise) handler = await handler;
-    const ctx = snapshots.contextFor(decoded.snapshot);
-    if (ctx === undefined) throw MISS;
-    let result = ctx.run(handler, decoded.task);
+    const ctx = snapshots.contextFor(task.snapshot, task.baseOnce === true ? task.baseEntries : undefined);
+    let result = ctx.run(handler, task.task);
     // Awaited only when it is a promise: a synchronous task skips the extra tick.
     if (result instanceof Promise) result = await result;
     checkResult(result);
-    return result;
+    return task.returnContext ? resultWithContext(result, serializeContext(ctx)) : result;
   } catch (thrown) {
-    throw thrown === MISS ? MISS : encodeThrown(thrown);
+    throw encodeThrown(thrown);
   }
 }
 

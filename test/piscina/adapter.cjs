@@ -15,19 +15,25 @@ class Piscina extends ContextPool {
   run(task, options) {
     return mode === 'run' ? super.run(task, options) : this.runInContext(task, options);
   }
+}
 
-  static get Piscina() {
-    return Piscina;
-  }
-  static get version() {
-    return piscina.version;
-  }
-  static get FixedQueue() {
-    return piscina.FixedQueue;
-  }
-  static get ArrayTaskQueue() {
-    return piscina.ArrayTaskQueue;
-  }
+// piscina's module face: its statics as own properties, in piscina's order.
+// ContextPool's own statics (isWorkerThread, workerData, move, the symbols)
+// are read from ContextPool; the rest are module exports that build no pool.
+const statics = {
+  isWorkerThread: () => ContextPool.isWorkerThread,
+  workerData: () => ContextPool.workerData,
+  version: () => piscina.version,
+  Piscina: () => Piscina,
+  FixedQueue: () => piscina.FixedQueue,
+  ArrayTaskQueue: () => piscina.ArrayTaskQueue,
+  move: () => ContextPool.move,
+  transferableSymbol: () => ContextPool.transferableSymbol,
+  valueSymbol: () => ContextPool.valueSymbol,
+  queueOptionsSymbol: () => ContextPool.queueOptionsSymbol,
+};
+for (const [name, get] of Object.entries(statics)) {
+  Object.defineProperty(Piscina, name, { get, configurable: true, enumerable: false });
 }
 
 module.exports = Piscina;

@@ -148,7 +148,7 @@ describe('a worker that dies', () => {
     expect(await quiet.run(undefined, { name: 'crashAfterReturn' })).toBe('returned');
     const warning = await warned;
     expect(warning).toMatchObject({ name: 'ContextPoolError', code: 'ERR_WORKER_EXITED' });
-    expect(warning.message).toMatch(/died while running no task/);
+    expect(warning.message).toMatch(/thrown after the task returned/);
     expect(String((warning.cause as Error).message)).toMatch(/thrown after the task returned/);
     for (const printer of printers) process.on('warning', printer);
 

@@ -1,0 +1,286 @@
+import type { Context } from '../context/index.js';
+import { limitsFor } from '../serialization/internal.js';
+import { ContextPoolError, poolFailure } from './errors.js';
+import { moduleUrl } from './handlers.js';
+import { type Introductions, writeTask } from './protocol.js';
+import { cloneRefusal } from './results.js';
+import { type OutgoingSnapshot, SnapshotSender } from './snapshots.js';
+import { decodeThrown, isThrownMessage } from './thrown.js';
+
+/** A task as piscina shows it to a load balancer. */
+export interface BalancedTask {
+  readonly isAbortable: boolean;
+}
+
+/** A worker as piscina shows it to a load balancer. */
+export interface BalancedWorker {
+  readonly id: number;
+  readonly currentUsage: number;
+  readonly isRunningAbortableTask: boolean;
+}
+
+/** piscina's `loadBalancer` option: picks the worker for a task, or null to keep it queued. */
+export type LoadBalancer = (task: never, workers: never[]) => unknown;
+
+const QUEUE_OPTIONS: unique symbol = Symbol.for('Piscina.queueOptions') as never;
+
+/**
+ * piscina's default policy, for pools given no `loadBalancer`: the first idle
+ * worker, else the least busy one below `maximumUsage` that runs no abortable
+ * task (an abortable task never shares a worker).
+ */
+export function leastBusy(maximumUsage: number) {
+  return (task: BalancedTask, workers: readonly BalancedWorker[]) => {
+    let chosen: BalancedWorker | null = null;
+    let lowest = maximumUsage;
+    for (const worker of workers) {
+      if (worker.currentUsage === 0) return worker;
+      if (worker.isRunningAbortableTask || task.isAbortable) continue;
+      if (worker.currentUsage < lowest) {
+        chosen = worker;
+        lowest = worker.currentUsage;
+      }
+    }
+    return chosen;
+  };
+}
+
+/** What the pool knows a worker holds, and what it must tell it to forget. */
+class WorkerRecord {
+  /** Handler ids the worker has confirmed it knows (it answered a task introducing them). */
+  readonly handlers = new Set<number>();
+  /** Base ids the worker has confirmed it holds. */
+  readonly bases = new Set<number>();
+  /** Base ids sent to it, confirmed or not: those it may hold. */
+  readonly sentBases = new Set<number>();
+  /** Retired base ids it may hold: told to forget with its next task, until it answers one. */
+  forget: number[] = [];
+}
+
+/** What one message told its worker: confirmed when the worker answers. */
+interface Told {
+  readonly record: WorkerRecord;
+  readonly handler: number;
+  readonly base: number;
+  readonly forget: readonly number[] | undefined;
+}
+
+/**
+ * One task's message, as piscina queues and posts it. It is an array (the
+ * layout of protocol.ts); the prototype adds what piscina reads and never
+ * clones: `Piscina.queueOptionsSymbol` gives a custom task queue the user's
+ * queue options, and marks this message as the one piscina is about to
+ * balance (piscina reads it right before calling the balancer).
+ */
+export class TaskMessage extends Array<unknown> {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  readonly #dispatcher: Dispatcher;
+  readonly #queueOptions: unknown;
+  readonly handler: number;
+  readonly module: readonly [url: string, exportName: string];
+  readonly snapshot: OutgoingSnapshot | null;
+  readonly returnContext: boolean;
+  /** The user's payload, for naming what could not be sent. */
+  readonly payload: unknown;
+  readonly transferList: readonly unknown[];
+  told: Told | undefined;
+
+  constructor(
+    dispatcher: Dispatcher,
+    handler: number,
+    module: readonly [string, string],
+    snapshot: OutgoingSnapshot | null,
+    returnContext: boolean,
+    payload: unknown,
+    transferList: readonly unknown[],
+  ) {
+    super();
+    this.#dispatcher = dispatcher;
+    this.handler = handler;
+    this.module = module;
+    this.snapshot = snapshot;
+    this.returnContext = returnContext;
+    this.payload = payload;
+    this.transferList = transferList;
+    this.#queueOptions = queueOptionsOf(payload);
+    this.told = undefined;
+    this.write(undefined);
+  }
+
+  get [QUEUE_OPTIONS](): unknown {
+    this.#dispatcher.balancing = this;
+    return this.#queueOptions;
+  }
+
+  write(introductions: Introductions | undefined): void {
+    writeTask(
+      this,
+      this.handler,
+      this.snapshot?.fields ?? null,
+      this.returnContext,
+      this.payload,
+      introductions,
+    );
+  }
+}
+
+function queueOptionsOf(payload: unknown): unknown {
+  if ((typeof payload !== 'object' && typeof payload !== 'function') || payload === null)
+    return null;
+  return (payload as { [QUEUE_OPTIONS]?: unknown })[QUEUE_OPTIONS] ?? null;
+}
+
+/**
+ * Turns tasks into messages and knows, per worker, which handler ids and
+ * snapshot bases it holds. piscina calls its load balancer synchronously
+ * right before it posts a task to the chosen worker; the dispatcher wraps
+ * that balancer and, once the worker is chosen, completes the message for
+ * that worker only: the module of a handler id it does not know, the entries
+ * of a base it does not hold, the retired bases it may forget. So a task
+ * never comes back through the caller's thread for something its worker
+ * lacked (a caller blocked in `Atomics.wait` would never see it), and the
+ * pool decides every eviction, so the two sides never disagree.
+ *
+ * A worker counts as holding what a message introduced only once it has
+ * answered that message: a message piscina failed to post (a payload clone
+ * refuses) taught the worker nothing, and the next task introduces it again.
+ */
+export class Dispatcher {
+  readonly #records = new Map<number, WorkerRecord>();
+  readonly #handlerIds = new Map<string, number>();
+  readonly #snapshots = new SnapshotSender(limitsFor('structured', {}), (id) => this.#retire(id));
+  /** The message piscina is balancing now (set by its queue-options getter). */
+  balancing: TaskMessage | undefined;
+  /** The balancer piscina calls: the user's (or piscina's default policy), completing the message. */
+  readonly balancer: (task: BalancedTask, workers: BalancedWorker[]) => unknown;
+
+  constructor(inner: LoadBalancer) {
+    const choose = inner as (task: BalancedTask, workers: BalancedWorker[]) => unknown;
+    this.balancer = (task, workers) => {
+      const message = this.balancing;
+      this.balancing = undefined;
+      const worker = choose(task, workers) as BalancedWorker | null | undefined;
+      if (message !== undefined && typeof worker?.id === 'number') this.#address(message, worker.id);
+      return worker;
+    };
+  }
+
+  /** The message of one task; `context` null for an empty context (`pool.run`). */
+  message(
+    payload: unknown,
+    filename: string,
+    exportName: string,
+    context: Context | null,
+    returnContext: boolean,
+    transferList: readonly unknown[],
+  ): TaskMessage {
+    const url = moduleUrl(filename);
+    const key = `${exportName}\0${url}`;
+    let handler = this.#handlerIds.get(key);
+    if (handler === undefined) {
+      handler = this.#handlerIds.size + 1;
+      this.#handlerIds.set(key, handler);
+    }
+    const snapshot = context === null ? null : this.#snapshots.snapshotFor(context);
+    return new TaskMessage(
+      this,
+      handler,
+      [url, exportName],
+      snapshot,
+      returnContext,
+      payload,
+      transferList,
+    );
+  }
+
+  /** A worker has ended: its record goes with it (thread ids are never reused). */
+  workerGone(id: number): void {
+    this.#records.delete(id);
+  }
+
+  /** The worker answered `message`. */
+  fulfilled(message: TaskMessage): void {
+    this.#confirm(message);
+  }
+
+  /**
+   * The task failed: its own throw arrives as records (the worker answered);
+   * a task that could not be posted is named as such; anything else is
+   * piscina's or the worker's death.
+   */
+  rejected(message: TaskMessage, error: unknown): never {
+    if (isThrownMessage(error)) {
+      this.#confirm(message);
+      throw decodeThrown(error);
+    }
+    if (error instanceof Error && error.name === 'DataCloneError') {
+      throw unsendableTask(message, error);
+    }
+    throw poolFailure(error);
+  }
+
+  #confirm(message: TaskMessage): void {
+    const told = message.told;
+    if (told === undefined) return;
+    const { record } = told;
+    if (told.handler !== 0) record.handlers.add(told.handler);
+    // Retired meanwhile: the worker is being told to forget it.
+    if (told.base !== 0 && record.sentBases.has(told.base)) record.bases.add(told.base);
+    if (told.forget !== undefined) {
+      record.forget = record.forget.filter((id) => !told.forget?.includes(id));
+    }
+  }
+
+  #address(message: TaskMessage, workerId: number): void {
+    let record = this.#records.get(workerId);
+    if (record === undefined) {
+      record = new WorkerRecord();
+      this.#records.set(workerId, record);
+    }
+    const base = message.snapshot?.base;
+    const needsModule = !record.handlers.has(message.handler);
+    const needsBase = base !== undefined && !record.bases.has(base.id);
+    const forget = record.forget.length > 0 ? [...record.forget] : undefined;
+    if (!needsModule && !needsBase && forget === undefined) {
+      // Balanced before (a custom balancer declined its choice): post it bare.
+      if (message.told !== undefined) {
+        message.told = undefined;
+        message.write(undefined);
+      }
+      return;
+    }
+    // A retired base is no longer kept by any worker: its entries serve this task only.
+    const once = needsBase && base.retired;
+    if (needsBase && !once) record.sentBases.add(base.id);
+    message.write({
+      ...(needsModule ? { module: message.module } : {}),
+      ...(forget !== undefined ? { forget } : {}),
+      ...(needsBase ? { baseEntries: base.entries, baseOnce: once } : {}),
+    });
+    message.told = {
+      record,
+      handler: needsModule ? message.handler : 0,
+      base: needsBase && !once ? base.id : 0,
+      forget,
+    };
+  }
+
+  #retire(id: number): void {
+    for (const record of this.#records.values()) {
+      if (!record.sentBases.delete(id)) continue;
+      record.bases.delete(id);
+      record.forget.push(id);
+    }
+  }
+}
+
+/** The task itself could not be posted (a function in it...): name where. */
+function unsendableTask(message: TaskMessage, cause: Error): ContextPoolError {
+  const refusal = cloneRefusal(message.payload, message.transferList) ?? cause.message;
+  return new ContextPoolError('ERR_TASK_ARGUMENT', `The task cannot be sent to a worker: ${refusal}`, {
+    cause,
+  });
+}
