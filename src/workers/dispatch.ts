@@ -77,16 +77,16 @@ export class TaskMessage extends Array<unknown> {
     return Array;
   }
 
+  // Private fields only: own properties of an array are cloned with it.
   readonly #dispatcher: Dispatcher;
   readonly #queueOptions: unknown;
-  readonly handler: number;
-  readonly module: readonly [url: string, exportName: string];
-  readonly snapshot: OutgoingSnapshot | null;
-  readonly returnContext: boolean;
-  /** The user's payload, for naming what could not be sent. */
-  readonly payload: unknown;
-  readonly transferList: readonly unknown[];
-  told: Told | undefined;
+  readonly #handler: number;
+  readonly #module: readonly [url: string, exportName: string];
+  readonly #snapshot: OutgoingSnapshot | null;
+  readonly #returnContext: boolean;
+  readonly #payload: unknown;
+  readonly #transferList: readonly unknown[];
+  #told: Told | undefined;
 
   constructor(
     dispatcher: Dispatcher,
@@ -99,14 +99,14 @@ export class TaskMessage extends Array<unknown> {
   ) {
     super();
     this.#dispatcher = dispatcher;
-    this.handler = handler;
-    this.module = module;
-    this.snapshot = snapshot;
-    this.returnContext = returnContext;
-    this.payload = payload;
-    this.transferList = transferList;
+    this.#handler = handler;
+    this.#module = module;
+    this.#snapshot = snapshot;
+    this.#returnContext = returnContext;
+    this.#payload = payload;
+    this.#transferList = transferList;
     this.#queueOptions = queueOptionsOf(payload);
-    this.told = undefined;
+    this.#told = undefined;
     this.write(undefined);
   }
 
@@ -115,13 +115,40 @@ export class TaskMessage extends Array<unknown> {
     return this.#queueOptions;
   }
 
+  get handler(): number {
+    return this.#handler;
+  }
+  get module(): readonly [url: string, exportName: string] {
+    return this.#module;
+  }
+  get snapshot(): OutgoingSnapshot | null {
+    return this.#snapshot;
+  }
+  get returnContext(): boolean {
+    return this.#returnContext;
+  }
+  /** The user's payload, for naming what could not be sent. */
+  get payload(): unknown {
+    return this.#payload;
+  }
+  get transferList(): readonly unknown[] {
+    return this.#transferList;
+  }
+  /** What this message told the worker it was given to (undefined: nothing new). */
+  get told(): Told | undefined {
+    return this.#told;
+  }
+  set told(told: Told | undefined) {
+    this.#told = told;
+  }
+
   write(introductions: Introductions | undefined): void {
     writeTask(
       this,
-      this.handler,
-      this.snapshot?.fields ?? null,
-      this.returnContext,
-      this.payload,
+      this.#handler,
+      this.#snapshot?.fields ?? null,
+      this.#returnContext,
+      this.#payload,
       introductions,
     );
   }

@@ -204,7 +204,12 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   ): Promise<unknown> {
     const filename = options.filename ?? this.#filename;
     if (typeof filename !== 'string') {
-      return Promise.reject(new Error('filename must be provided to run() or in options object'));
+      return Promise.reject(
+        withCode(
+          new Error('filename must be provided to run() or in options object'),
+          'ERR_INVALID_ARG_TYPE',
+        ),
+      );
     }
     // A task wrapped by Piscina.move() travels unwrapped inside the message.
     const movable = unwrapMovable(task);
