@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { extname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ContextPoolError } from './errors.js';
 
@@ -65,22 +66,19 @@ export function handlerById(id: number): Handler | Promise<Handler> {
 }
 
 /**
- * Loads the module as piscina does: `require()` first (CommonJS, and ES
- * modules that `require` can load), `import()` for what it cannot (`.mjs`,
- * top-level await, other URL schemes). A TypeScript file nothing here can
- * load is named, with the fix.
+ * Loads the module: CommonJS through `require()` (as piscina does, so
+ * require hooks apply), ES modules through `import()` (also when `require`
+ * could load them: a worker terminated while `require()` loads an ES module
+ * takes the whole process down on Node 20). A TypeScript file nothing here
+ * can load is named, with the fix.
  */
 async function importModule(url: string): Promise<Record<string, unknown>> {
   try {
-    if (url.startsWith('file:') && !/\.m[jt]s$/.test(url)) {
-      try {
-        return { default: requireHere(fileURLToPath(url)) as unknown };
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
-      }
+    if (url.startsWith('file:')) {
+      const path = fileURLToPath(url);
+      if (isCommonJs(path)) return { default: requireHere(path) as unknown };
     }
-    return (await import(url)) as Record<string, unknown>;
+    return await importOrRequire(url);
   } catch (error) {
     throw url.startsWith('file:') && isTypeScript(url) && isUnloadable(error)
       ? noLoader(url, error)
@@ -90,12 +88,54 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * `import()`; for a file `import()` cannot read (a `.ts` file in a Node 20
+ * worker, which ignores `--import` hooks), `require()`, so that a CommonJS
+ * hook such as `--require tsx/cjs` can load it.
+ */
+async function importOrRequire(url: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !url.startsWith('file:')) throw error;
+    return { default: requireHere(fileURLToPath(url)) as unknown };
+  }
+}
+
+/** Whether Node reads the file as CommonJS: by extension, else by the nearest package.json's `type`. */
+function isCommonJs(path: string): boolean {
+  const extension = extname(path);
+  if (/^\.c[jt]s$/.test(extension)) return true;
+  if (/^\.m[jt]s$/.test(extension)) return false;
+  return packageType(dirname(path)) !== 'module';
+}
+
+const packageTypes = new Map<string, string | undefined>();
+
+function packageType(dir: string): string | undefined {
+  if (packageTypes.has(dir)) return packageTypes.get(dir);
+  let type: string | undefined;
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      type?: unknown;
+    };
+    type = typeof manifest.type === 'string' ? manifest.type : 'commonjs';
+  } catch {
+    const parent = dirname(dir);
+    type = parent === dir ? undefined : packageType(parent);
+  }
+  packageTypes.set(dir, type);
+  return type;
+}
+
 /** How Node fails on TypeScript it cannot read: an unknown extension, TS syntax read as JS, or (Node 20) an assertion. */
 function isUnloadable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return (
     error instanceof SyntaxError ||
     code === 'ERR_UNKNOWN_FILE_EXTENSION' ||
+    code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' ||
     code === 'ERR_INTERNAL_ASSERTION'
   );
 }

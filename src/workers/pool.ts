@@ -70,7 +70,7 @@ export const CONTEXT_POOL_DEFAULTS = {
   atomics: 'async',
 } as const satisfies Partial<PiscinaOptions>;
 
-const ENTRY = new URL('./entry.js', import.meta.url).href;
+const ENTRY = new URL('./entry.cjs', import.meta.url).href;
 const NO_OPTIONS: RunInContextOptions = Object.freeze({});
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The worker entry of a ContextPool: piscina's `filename`. Each task message
+ * What runs a ContextPool task in a worker (entry.cts loads it). Each task message
  * names the user's module and export by an id (introduced with the first task
  * that names it here); the task runs inside a fresh Context rebuilt from the
  * caller's snapshot (an empty one for `pool.run`), and so does everything it
