@@ -190,7 +190,8 @@ export class Dispatcher {
       const message = this.balancing;
       this.balancing = undefined;
       const worker = choose(task, workers) as BalancedWorker | null | undefined;
-      if (message !== undefined && typeof worker?.id === 'number') this.#address(message, worker.id);
+      if (message !== undefined && typeof worker?.id === 'number')
+        this.#address(message, worker.id);
       return worker;
     };
   }
@@ -307,7 +308,11 @@ export class Dispatcher {
 /** The task itself could not be posted (a function in it...): name where. */
 function unsendableTask(message: TaskMessage, cause: Error): ContextPoolError {
   const refusal = cloneRefusal(message.payload, message.transferList) ?? cause.message;
-  return new ContextPoolError('ERR_TASK_ARGUMENT', `The task cannot be sent to a worker: ${refusal}`, {
-    cause,
-  });
+  return new ContextPoolError(
+    'ERR_TASK_ARGUMENT',
+    `The task cannot be sent to a worker: ${refusal}`,
+    {
+      cause,
+    },
+  );
 }

@@ -117,7 +117,10 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
     if (typeof name !== 'string' && name != null) {
       throw codedTypeError('options.name must be a string or null');
     }
-    if (loadBalancer !== undefined && (typeof loadBalancer !== 'function' || loadBalancer.length < 1)) {
+    if (
+      loadBalancer !== undefined &&
+      (typeof loadBalancer !== 'function' || loadBalancer.length < 1)
+    ) {
       throw codedTypeError('options.loadBalancer must be a function with at least two args');
     }
     this.#filename = filename ?? null;
@@ -131,11 +134,17 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
       ...own,
       filename: ENTRY,
       name: 'default',
-      loadBalancer: this.#dispatcher.balancer as unknown as NonNullable<PiscinaOptions['loadBalancer']>,
+      loadBalancer: this.#dispatcher.balancer as unknown as NonNullable<
+        PiscinaOptions['loadBalancer']
+      >,
     });
     // The options as given, filled as piscina fills them.
     this.#options = Object.assign(Object.create(null) as Piscina['options'], this.piscina.options, {
-      filename: filename ? (filename.startsWith('file:') ? fileURLToPath(filename) : filename) : null,
+      filename: filename
+        ? filename.startsWith('file:')
+          ? fileURLToPath(filename)
+          : filename
+        : null,
       name: this.#name,
       loadBalancer,
     });
@@ -468,7 +477,8 @@ export interface TypedContextPool<M> extends Omit<ContextPool, 'run' | 'runInCon
   ): Promise<ResultOf<M, N>>;
   runInContext<N extends HandlerName<M> = 'default' & HandlerName<M>>(
     task: TaskOf<M, N>,
-    options: TypedRunOptions<N> & Omit<RunInContextOptions, keyof RunOptions> & { returnContext: true },
+    options: TypedRunOptions<N> &
+      Omit<RunInContextOptions, keyof RunOptions> & { returnContext: true },
   ): Promise<WithContext<ResultOf<M, N>>>;
   runInContext<N extends HandlerName<M> = 'default' & HandlerName<M>>(
     task: TaskOf<M, N>,

@@ -107,8 +107,7 @@ export function decodeTask(message: unknown): DecodedTask | undefined {
   const flags = Math.floor(-header / HANDLER_IDS);
   let at = 3;
   const next = () => message[at++];
-  const module =
-    flags & FLAG.module ? ([next() as string, next() as string] as const) : undefined;
+  const module = flags & FLAG.module ? ([next() as string, next() as string] as const) : undefined;
   const forget = flags & FLAG.forget ? (next() as readonly number[]) : undefined;
   const baseEntries = flags & FLAG.baseEntries ? (next() as readonly unknown[]) : undefined;
   const entries = flags & FLAG.entries ? (next() as readonly unknown[]) : undefined;
@@ -131,9 +130,7 @@ export function decodeTask(message: unknown): DecodedTask | undefined {
     task: message[2],
     ...(module !== undefined ? { module } : {}),
     ...(forget !== undefined ? { forget } : {}),
-    ...(baseEntries !== undefined
-      ? { baseEntries, baseOnce: (flags & FLAG.baseOnce) !== 0 }
-      : {}),
+    ...(baseEntries !== undefined ? { baseEntries, baseOnce: (flags & FLAG.baseOnce) !== 0 } : {}),
   };
 }
 

@@ -16,7 +16,10 @@ import { unwrapMovable } from './protocol.js';
  * through a private MessageChannel, each on its own, so plain data costs the
  * walk alone and a refusal names its path.
  */
-export function cloneRefusal(value: unknown, transferList: readonly unknown[] = []): string | undefined {
+export function cloneRefusal(
+  value: unknown,
+  transferList: readonly unknown[] = [],
+): string | undefined {
   const seen = new Set<object>();
   const stack: Array<[value: unknown, path: string]> = [[value, '']];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
@@ -88,7 +91,11 @@ function refusedAt(path: string, what: string): string {
 }
 
 function segment(key: string): string {
-  return /^\d+$/.test(key) ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return /^\d+$/.test(key)
+    ? `[${key}]`
+    : /^[A-Za-z_$][\w$]*$/.test(key)
+      ? `.${key}`
+      : `[${JSON.stringify(key)}]`;
 }
 
 function bufferOf(node: object): { byteLength: number } {

@@ -86,9 +86,7 @@ export async function declarePiscinaSuite(mode: 'runInContext' | 'run'): Promise
     const count = (seen.get(key) ?? 0) + 1;
     seen.set(key, count);
     const title = `piscina ${key}${count > 1 ? ` (#${count})` : ''}`;
-    const excluded = exclusions.find(
-      (entry) => entry.file === result.file && entry.test === name,
-    );
+    const excluded = exclusions.find((entry) => entry.file === result.file && entry.test === name);
     if (excluded !== undefined) {
       test.skip(`${title} [excluded, ${excluded.reason}: ${excluded.why}]`, () => {});
     } else if (result.status === 'skip' || result.status === 'todo') {
@@ -115,9 +113,10 @@ export async function declarePiscinaSuite(mode: 'runInContext' | 'run'): Promise
         (candidate) => candidate.file === entry.file && candidate.path.join(' > ') === entry.test,
       );
       expect(result, `${entry.file} > ${entry.test}`).toBeDefined();
-      expect(result?.status, `${entry.file} > ${entry.test} passes now: drop it from the list`).toBe(
-        'fail',
-      );
+      expect(
+        result?.status,
+        `${entry.file} > ${entry.test} passes now: drop it from the list`,
+      ).toBe('fail');
     }
   });
 }

@@ -40,7 +40,9 @@ describe('a caller blocked in Atomics.wait', () => {
       const cell = new Int32Array(new SharedArrayBuffer(4));
       const ctx = freshContext(`r-${round}`);
       const name = round % 2 === 0 ? 'default' : 'other';
-      const tasks = [0, 1].map(() => ctx.run(() => blocking.runInContext<string>({ cell }, { name })));
+      const tasks = [0, 1].map(() =>
+        ctx.run(() => blocking.runInContext<string>({ cell }, { name })),
+      );
       // Synchronously blocked here: only the workers can make progress.
       expect(blockUntil(cell, 2)).toBe(true);
       expect(await Promise.all(tasks)).toEqual([`r-${round}`, `r-${round}`]);

@@ -44,7 +44,11 @@ describe('an EventEmitter with piscina events', () => {
   });
 
   it("emits workerCreate and workerDestroy with piscina's worker view", async () => {
-    const events = new ContextPool({ filename: fixture('faults.mjs'), minThreads: 1, maxThreads: 1 });
+    const events = new ContextPool({
+      filename: fixture('faults.mjs'),
+      minThreads: 1,
+      maxThreads: 1,
+    });
     const [created] = (await once(events, 'workerCreate')) as [{ id: number }];
     const destroyed = once(events, 'workerDestroy');
     await events.destroy();
@@ -57,9 +61,7 @@ describe("piscina's instance API", () => {
     const api = pool({ filename: fixture('faults.mjs') });
     await api.run(undefined, { name: 'whoAmI' });
     const bare = new Piscina({ filename: fixture('plain-esm.mjs') });
-    const missing = Object.getOwnPropertyNames(Piscina.prototype).filter(
-      (name) => !(name in api),
-    );
+    const missing = Object.getOwnPropertyNames(Piscina.prototype).filter((name) => !(name in api));
     await bare.destroy();
     expect(missing).toEqual([]);
     expect(api.maxThreads).toBe(1);
@@ -93,7 +95,9 @@ describe('worker modules as piscina loads them', () => {
     const named = pool({ filename: fixture('named-on-function.cjs') });
     expect(await named.run({}, { name: 'b' })).toBe('b');
     expect(await named.run({})).toBe('a');
-    expect(await rejectionOf(named.run({}, { name: 'c' }))).toMatchObject({ code: 'ERR_NO_HANDLER' });
+    expect(await rejectionOf(named.run({}, { name: 'c' }))).toMatchObject({
+      code: 'ERR_NO_HANDLER',
+    });
   });
 
   it('gives worker modules workerData and isWorkerThread from contextvars/workers', async () => {
@@ -201,7 +205,10 @@ describe('write-back, opt-in', () => {
     const ctx = new Context();
     ctx.run(() => requestId.set('before'));
     const { result, context } = await ctx.run(() =>
-      back.runInContext({ set: 'changed-in-worker' }, { name: 'setAndReport', returnContext: true }),
+      back.runInContext(
+        { set: 'changed-in-worker' },
+        { name: 'setAndReport', returnContext: true },
+      ),
     );
     expect(result).toBe('before');
     expect(context).toBeInstanceOf(Context);
@@ -209,7 +216,9 @@ describe('write-back, opt-in', () => {
     // The caller's own context is untouched: write-back is a value, not a merge.
     expect(ctx.get(requestId)).toBe('before');
     // Without the option, the result alone.
-    expect(await ctx.run(() => back.runInContext({ set: 'x' }, { name: 'setAndReport' }))).toBe('before');
+    expect(await ctx.run(() => back.runInContext({ set: 'x' }, { name: 'setAndReport' }))).toBe(
+      'before',
+    );
   });
 });
 

@@ -21,17 +21,20 @@ describe('a result structured clone refuses', () => {
     ['port', 'at .port', 'MessagePort'],
     ['wasmMemory', 'at .get(', 'Memory'],
     ['instanceWithFunction', 'at .list[0]', 'Holder'],
-  ])('%s: rejects its task alone, naming the path; the worker lives on', async (kind, path, what) => {
-    const shared = pool();
-    const worker = await shared.run(undefined, { name: 'whoAmI' });
-    const cell = new Int32Array(new SharedArrayBuffer(4));
-    const bystander = shared.run({ cell }, { name: 'bystander' });
-    const error = (await rejectionOf(shared.run({ kind }))) as Error;
-    Atomics.store(cell, 0, 1);
-    expect(error).toMatchObject({ name: 'ContextPoolError', code: 'ERR_TASK_RESULT' });
-    expect(error.message).toContain(path);
-    expect(error.message).toContain(what);
-    expect(await bystander).toBe(worker);
-    expect(await shared.run(undefined, { name: 'whoAmI' })).toBe(worker);
-  });
+  ])(
+    '%s: rejects its task alone, naming the path; the worker lives on',
+    async (kind, path, what) => {
+      const shared = pool();
+      const worker = await shared.run(undefined, { name: 'whoAmI' });
+      const cell = new Int32Array(new SharedArrayBuffer(4));
+      const bystander = shared.run({ cell }, { name: 'bystander' });
+      const error = (await rejectionOf(shared.run({ kind }))) as Error;
+      Atomics.store(cell, 0, 1);
+      expect(error).toMatchObject({ name: 'ContextPoolError', code: 'ERR_TASK_RESULT' });
+      expect(error.message).toContain(path);
+      expect(error.message).toContain(what);
+      expect(await bystander).toBe(worker);
+      expect(await shared.run(undefined, { name: 'whoAmI' })).toBe(worker);
+    },
+  );
 });

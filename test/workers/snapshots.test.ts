@@ -92,7 +92,10 @@ describe('SnapshotSender', () => {
     next.run(() => a.set('2'));
     expect(sender.snapshotFor(next).fields).toEqual({ baseId: 1, changes: [a.name, 0, '2'] });
     next.run(() => b.set({ mutable: true }));
-    expect(sender.snapshotFor(next)).toMatchObject({ fields: { entries: expect.any(Array) }, base: undefined });
+    expect(sender.snapshotFor(next)).toMatchObject({
+      fields: { entries: expect.any(Array) },
+      base: undefined,
+    });
   });
 
   it('retires the oldest base when a fifth arrives, and says so', () => {
