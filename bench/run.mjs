@@ -13,8 +13,10 @@ const jobs = {
   context: [{ script: 'context', args: [] }],
   serialization: [{ script: 'serialization', args: [] }],
   workers: [
-    { script: 'workers', args: ['pipelined'] },
-    { script: 'workers', args: ['sequential'], pinned: true },
+    { script: 'workers', args: ['pipelined', 'sync'] },
+    { script: 'workers', args: ['pipelined', 'async'] },
+    { script: 'workers', args: ['sequential', 'sync'], pinned: true },
+    { script: 'workers', args: ['sequential', 'async'], pinned: true },
   ],
 };
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(jobs);
@@ -58,6 +60,10 @@ function printReport(report, pinned) {
     met: t.met ? 'yes' : 'NO',
   }));
   console.log(table(targets));
+  if (report.defaults !== undefined) {
+    const [[unit, value]] = Object.entries(report.defaults);
+    console.log(`\nContextPool's defaults (atomics 'async') against this bare pool: ${fmt(value)} ${unit}`);
+  }
 }
 
 const pinning = canPin();
