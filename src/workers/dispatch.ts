@@ -45,6 +45,12 @@ export function leastBusy(maximumUsage: number) {
   };
 }
 
+/** A handler id and the module URL and export name it stands for. */
+interface Handler {
+  readonly id: number;
+  readonly module: readonly [url: string, exportName: string];
+}
+
 /** What the pool knows a worker holds, and what it must tell it to forget. */
 class WorkerRecord {
   /** Handler ids the worker has confirmed it knows (it answered a task introducing them). */
@@ -65,93 +71,81 @@ interface Told {
   readonly forget: readonly number[] | undefined;
 }
 
+const FACTS = Symbol('contextvars.taskFacts');
+
 /**
- * One task's message, as piscina queues and posts it. It is an array (the
- * layout of protocol.ts); the prototype adds what piscina reads and never
- * clones: `Piscina.queueOptionsSymbol` gives a custom task queue the user's
+ * One task's message, as piscina queues and posts it: a plain array (the
+ * layout of protocol.ts) whose prototype adds what piscina reads and never
+ * clones. `Piscina.queueOptionsSymbol` gives a custom task queue the user's
  * queue options, and marks this message as the one piscina is about to
- * balance (piscina reads it right before calling the balancer).
+ * balance (piscina reads it right before calling the balancer). What the pool
+ * knows of the task hangs under a symbol key, which structured clone skips.
+ * (An Array subclass cost 280 ns more per task: V8's fast paths for array
+ * construction and `push` stop at a non-initial prototype; an array made as
+ * usual and given its prototype afterwards clones as fast as any.)
  */
-export class TaskMessage extends Array<unknown> {
-  static override get [Symbol.species](): ArrayConstructor {
-    return Array;
-  }
+export type TaskMessage = unknown[] & { readonly [FACTS]: TaskFacts };
 
-  // Private fields only: own properties of an array are cloned with it.
-  readonly #dispatcher: Dispatcher;
-  readonly #queueOptions: unknown;
-  readonly #handler: number;
-  readonly #module: readonly [url: string, exportName: string];
-  readonly #snapshot: OutgoingSnapshot | null;
-  readonly #returnContext: boolean;
-  readonly #payload: unknown;
-  readonly #transferList: readonly unknown[];
-  #told: Told | undefined;
+const MESSAGE_PROTOTYPE: object = Object.create(Array.prototype, {
+  [QUEUE_OPTIONS]: {
+    get(this: TaskMessage): unknown {
+      const facts = this[FACTS];
+      facts.dispatcher.balancing = this;
+      return facts.queueOptions;
+    },
+  },
+});
 
-  constructor(
-    dispatcher: Dispatcher,
-    handler: number,
-    module: readonly [string, string],
-    snapshot: OutgoingSnapshot | null,
-    returnContext: boolean,
-    payload: unknown,
-    transferList: readonly unknown[],
-  ) {
-    super();
-    this.#dispatcher = dispatcher;
-    this.#handler = handler;
-    this.#module = module;
-    this.#snapshot = snapshot;
-    this.#returnContext = returnContext;
-    this.#payload = payload;
-    this.#transferList = transferList;
-    this.#queueOptions = queueOptionsOf(payload);
-    this.#told = undefined;
-    this.write(undefined);
-  }
+function newMessage(facts: TaskFacts): TaskMessage {
+  const message: unknown[] = [];
+  writeTask(
+    message,
+    facts.handler,
+    facts.snapshot?.fields ?? null,
+    facts.returnContext,
+    facts.payload,
+    undefined,
+  );
+  (message as { [FACTS]?: TaskFacts })[FACTS] = facts;
+  Object.setPrototypeOf(message, MESSAGE_PROTOTYPE);
+  return message as TaskMessage;
+}
 
-  get [QUEUE_OPTIONS](): unknown {
-    this.#dispatcher.balancing = this;
-    return this.#queueOptions;
-  }
+/** What the pool knows of the task a message carries (never posted). */
+export function factsOf(message: TaskMessage): TaskFacts {
+  return message[FACTS];
+}
 
-  get handler(): number {
-    return this.#handler;
-  }
-  get module(): readonly [url: string, exportName: string] {
-    return this.#module;
-  }
-  get snapshot(): OutgoingSnapshot | null {
-    return this.#snapshot;
-  }
-  get returnContext(): boolean {
-    return this.#returnContext;
-  }
+/** Writes (or rewrites) the message's elements. */
+function writeMessage(
+  message: unknown[],
+  facts: TaskFacts,
+  introductions: Introductions | undefined,
+): void {
+  message.length = 0;
+  writeTask(
+    message,
+    facts.handler,
+    facts.snapshot?.fields ?? null,
+    facts.returnContext,
+    facts.payload,
+    introductions,
+  );
+}
+
+/** One task, as the main thread knows it. */
+export interface TaskFacts {
+  readonly dispatcher: Dispatcher;
+  readonly handler: number;
+  readonly module: readonly [url: string, exportName: string];
+  readonly snapshot: OutgoingSnapshot | null;
+  readonly returnContext: boolean;
   /** The user's payload, for naming what could not be sent. */
-  get payload(): unknown {
-    return this.#payload;
-  }
-  get transferList(): readonly unknown[] {
-    return this.#transferList;
-  }
-  /** What this message told the worker it was given to (undefined: nothing new). */
-  get told(): Told | undefined {
-    return this.#told;
-  }
-  set told(told: Told | undefined) {
-    this.#told = told;
-  }
-
-  write(introductions: Introductions | undefined): void {
-    writeTask(
-      this,
-      this.#handler,
-      this.#snapshot?.fields ?? null,
-      this.#returnContext,
-      this.#payload,
-      introductions,
-    );
-  }
+  readonly payload: unknown;
+  readonly transferList: readonly unknown[];
+  readonly queueOptions: unknown;
+  /** What the message told the worker it was given to (undefined: nothing new). */
+  told: Told | undefined;
 }
 
 function queueOptionsOf(payload: unknown): unknown {
@@ -177,7 +171,9 @@ function queueOptionsOf(payload: unknown): unknown {
  */
 export class Dispatcher {
   readonly #records = new Map<number, WorkerRecord>();
-  readonly #handlerIds = new Map<string, number>();
+  /** Handler ids by filename, then export name (with the module's URL). */
+  readonly #handlerIds = new Map<string, Map<string, Handler>>();
+  readonly #byUrl = new Map<string, Handler>();
   readonly #snapshots = new SnapshotSender(limitsFor('structured', {}), (id) => this.#retire(id));
   /** The message piscina is balancing now (set by its queue-options getter). */
   balancing: TaskMessage | undefined;
@@ -205,23 +201,40 @@ export class Dispatcher {
     returnContext: boolean,
     transferList: readonly unknown[],
   ): TaskMessage {
-    const url = moduleUrl(filename);
-    const key = `${exportName}\0${url}`;
-    let handler = this.#handlerIds.get(key);
-    if (handler === undefined) {
-      handler = this.#handlerIds.size + 1;
-      this.#handlerIds.set(key, handler);
-    }
+    const { id, module } = this.#handler(filename, exportName);
     const snapshot = context === null ? null : this.#snapshots.snapshotFor(context);
-    return new TaskMessage(
-      this,
-      handler,
-      [url, exportName],
+    return newMessage({
+      dispatcher: this,
+      handler: id,
+      module,
       snapshot,
       returnContext,
       payload,
       transferList,
-    );
+      queueOptions: queueOptionsOf(payload),
+      told: undefined,
+    });
+  }
+
+  /** The id of a (module, export) pair: tasks name it instead of the URL. */
+  #handler(filename: string, exportName: string): Handler {
+    let byName = this.#handlerIds.get(filename);
+    if (byName === undefined) {
+      byName = new Map();
+      this.#handlerIds.set(filename, byName);
+    }
+    let handler = byName.get(exportName);
+    if (handler === undefined) {
+      const url = moduleUrl(filename);
+      // Two filenames for one module (a path and its URL) share the id.
+      handler = this.#byUrl.get(`${exportName}\0${url}`) ?? {
+        id: this.#byUrl.size + 1,
+        module: [url, exportName],
+      };
+      this.#byUrl.set(`${exportName}\0${url}`, handler);
+      byName.set(exportName, handler);
+    }
+    return handler;
   }
 
   /** A worker has ended: its record goes with it (thread ids are never reused). */
@@ -251,7 +264,7 @@ export class Dispatcher {
   }
 
   #confirm(message: TaskMessage): void {
-    const told = message.told;
+    const told = message[FACTS].told;
     if (told === undefined) return;
     const { record } = told;
     if (told.handler !== 0) record.handlers.add(told.handler);
@@ -263,34 +276,35 @@ export class Dispatcher {
   }
 
   #address(message: TaskMessage, workerId: number): void {
+    const task = message[FACTS];
     let record = this.#records.get(workerId);
     if (record === undefined) {
       record = new WorkerRecord();
       this.#records.set(workerId, record);
     }
-    const base = message.snapshot?.base;
-    const needsModule = !record.handlers.has(message.handler);
+    const base = task.snapshot?.base;
+    const needsModule = !record.handlers.has(task.handler);
     const needsBase = base !== undefined && !record.bases.has(base.id);
     const forget = record.forget.length > 0 ? [...record.forget] : undefined;
     if (!needsModule && !needsBase && forget === undefined) {
       // Balanced before (a custom balancer declined its choice): post it bare.
-      if (message.told !== undefined) {
-        message.told = undefined;
-        message.write(undefined);
+      if (task.told !== undefined) {
+        task.told = undefined;
+        writeMessage(message, task, undefined);
       }
       return;
     }
     // A retired base is no longer kept by any worker: its entries serve this task only.
     const once = needsBase && base.retired;
     if (needsBase && !once) record.sentBases.add(base.id);
-    message.write({
-      ...(needsModule ? { module: message.module } : {}),
+    writeMessage(message, task, {
+      ...(needsModule ? { module: task.module } : {}),
       ...(forget !== undefined ? { forget } : {}),
       ...(needsBase ? { baseEntries: base.entries, baseOnce: once } : {}),
     });
-    message.told = {
+    task.told = {
       record,
-      handler: needsModule ? message.handler : 0,
+      handler: needsModule ? task.handler : 0,
       base: needsBase && !once ? base.id : 0,
       forget,
     };
@@ -307,7 +321,8 @@ export class Dispatcher {
 
 /** The task itself could not be posted (a function in it...): name where. */
 function unsendableTask(message: TaskMessage, cause: Error): ContextPoolError {
-  const refusal = cloneRefusal(message.payload, message.transferList) ?? cause.message;
+  const { payload, transferList } = message[FACTS];
+  const refusal = cloneRefusal(payload, transferList) ?? cause.message;
   return new ContextPoolError(
     'ERR_TASK_ARGUMENT',
     `The task cannot be sent to a worker: ${refusal}`,

@@ -5,7 +5,7 @@ import { Piscina } from 'piscina';
 import { type Context, copyContext } from '../context/index.js';
 import { checkContext, copyOf, invalidArgType, withCode } from '../context/internal.js';
 import { deserializeContext, type StructuredSnapshot } from '../serialization/index.js';
-import { Dispatcher, type LoadBalancer, leastBusy, type TaskMessage } from './dispatch.js';
+import { Dispatcher, factsOf, type LoadBalancer, leastBusy, type TaskMessage } from './dispatch.js';
 import { poolFailure } from './errors.js';
 import { isResultWithContext, unwrapMovable } from './protocol.js';
 
@@ -252,7 +252,7 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   #fulfilled(message: TaskMessage, result: unknown): unknown {
     this.#settled();
     this.#dispatcher.fulfilled(message);
-    if (!message.returnContext || !isResultWithContext(result)) return result;
+    if (!factsOf(message).returnContext || !isResultWithContext(result)) return result;
     return {
       result: result.result,
       context: deserializeContext(result.context as StructuredSnapshot),

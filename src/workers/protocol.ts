@@ -48,18 +48,23 @@ export interface Introductions {
   readonly baseOnce?: boolean;
 }
 
-export interface DecodedTask extends Introductions {
+/** A message as the worker reads it (absent parts undefined). */
+export interface DecodedTask {
   readonly handler: number;
   /** null: an empty context. */
   readonly snapshot: SnapshotFields | null;
   readonly returnContext: boolean;
   readonly task: unknown;
+  readonly module: readonly [url: string, exportName: string] | undefined;
+  readonly forget: readonly number[] | undefined;
+  readonly baseEntries: readonly unknown[] | undefined;
+  readonly baseOnce: boolean;
 }
 
 /**
- * Writes a task's message into `message` (emptied first): the pool writes it
- * once when the task is submitted, and once more, with introductions, when
- * the balancer gives it to a worker that lacks something it names.
+ * Writes a task's message into `message`, an empty array: the pool writes it
+ * once when the task is submitted, and again (emptied), with introductions,
+ * when the balancer gives it to a worker that lacks something it names.
  */
 export function writeTask(
   message: unknown[],
@@ -71,7 +76,6 @@ export function writeTask(
 ): void {
   if (!(handler > 0 && handler < HANDLER_IDS))
     throw new RangeError(`handler id ${handler} out of range`);
-  message.length = 0;
   message.push(0, snapshot?.baseId ?? 0, task);
   let flags = returnContext ? FLAG.returnContext : 0;
   if (introductions?.module !== undefined) {
@@ -103,34 +107,36 @@ export function decodeTask(message: unknown): DecodedTask | undefined {
   if (!Array.isArray(message) || message.length < 3) return undefined;
   const header = message[0];
   if (!Number.isSafeInteger(header) || header >= 0) return undefined;
-  const handler = -header % HANDLER_IDS;
   const flags = Math.floor(-header / HANDLER_IDS);
   let at = 3;
-  const next = () => message[at++];
-  const module = flags & FLAG.module ? ([next() as string, next() as string] as const) : undefined;
-  const forget = flags & FLAG.forget ? (next() as readonly number[]) : undefined;
-  const baseEntries = flags & FLAG.baseEntries ? (next() as readonly unknown[]) : undefined;
-  const entries = flags & FLAG.entries ? (next() as readonly unknown[]) : undefined;
-  const removed = flags & FLAG.removed ? (next() as readonly string[]) : undefined;
-  const changes = at < message.length ? message.slice(at) : undefined;
+  let module: readonly [string, string] | undefined;
+  if (flags & FLAG.module) {
+    module = [message[at] as string, message[at + 1] as string];
+    at += 2;
+  }
+  const forget = flags & FLAG.forget ? (message[at++] as readonly number[]) : undefined;
+  const baseEntries = flags & FLAG.baseEntries ? (message[at++] as readonly unknown[]) : undefined;
+  const entries = flags & FLAG.entries ? (message[at++] as readonly unknown[]) : undefined;
+  const removed = flags & FLAG.removed ? (message[at++] as readonly string[]) : undefined;
   const baseId = message[1] as number;
   let snapshot: SnapshotFields | null = null;
   if (baseId !== 0 || entries !== undefined) {
-    snapshot = {
-      ...(baseId !== 0 ? { baseId } : {}),
-      ...(entries !== undefined ? { entries } : {}),
-      ...(changes !== undefined ? { changes } : {}),
-      ...(removed !== undefined ? { removed } : {}),
-    };
+    const fields: { -readonly [K in keyof SnapshotFields]: SnapshotFields[K] } = {};
+    if (baseId !== 0) fields.baseId = baseId;
+    if (entries !== undefined) fields.entries = entries;
+    if (at < message.length) fields.changes = message.slice(at);
+    if (removed !== undefined) fields.removed = removed;
+    snapshot = fields;
   }
   return {
-    handler,
+    handler: -header % HANDLER_IDS,
     snapshot,
     returnContext: (flags & FLAG.returnContext) !== 0,
     task: message[2],
-    ...(module !== undefined ? { module } : {}),
-    ...(forget !== undefined ? { forget } : {}),
-    ...(baseEntries !== undefined ? { baseEntries, baseOnce: (flags & FLAG.baseOnce) !== 0 } : {}),
+    module,
+    forget,
+    baseEntries,
+    baseOnce: (flags & FLAG.baseOnce) !== 0,
   };
 }
 

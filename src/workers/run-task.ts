@@ -26,11 +26,7 @@ export default function runContextPoolTask(message: unknown): Promise<unknown> {
   // the pool's record of what this worker holds is true whatever happens next.
   if (task.forget !== undefined) snapshots.forget(task.forget);
   if (task.module !== undefined) introduce(task.handler, task.module[0], task.module[1]);
-  if (
-    task.baseEntries !== undefined &&
-    task.baseOnce !== true &&
-    task.snapshot?.baseId !== undefined
-  )
+  if (task.baseEntries !== undefined && !task.baseOnce && task.snapshot?.baseId !== undefined)
     snapshots.keep(task.snapshot.baseId, task.baseEntries);
   return run(task);
 }
@@ -40,10 +36,7 @@ async function run(task: DecodedTask): Promise<unknown> {
     // Loaded first, so the vars the module declares receive their entries directly.
     let handler = handlerById(task.handler);
     if (handler instanceof Promise) handler = await handler;
-    const ctx = snapshots.contextFor(
-      task.snapshot,
-      task.baseOnce === true ? task.baseEntries : undefined,
-    );
+    const ctx = snapshots.contextFor(task.snapshot, task.baseOnce ? task.baseEntries : undefined);
     let result = ctx.run(handler, task.task);
     // Awaited only when it is a promise: a synchronous task skips the extra tick.
     if (result instanceof Promise) result = await result;

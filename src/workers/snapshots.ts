@@ -124,33 +124,33 @@ export class SnapshotSender {
    * codec's), or anything the whole encoding would refuse (it will say why).
    */
   #deltaFrom(base: Base, map: Hamt): SnapshotFields | undefined {
-    const changed: Array<[VarState, unknown]> = [];
+    // Changed vars and their values side by side, then removed vars: at most
+    // MAX_CHANGES of them, so plain arrays and linear scans beat sets here.
+    const changed: unknown[] = [];
     const removed: VarState[] = [];
     const tooMany = hamtDiff(
       base.map,
       map,
       (key, value) => {
-        const variable = key as VarState;
-        if (variable._propagate) changed.push([variable, value]);
-        return changed.length + removed.length > MAX_CHANGES;
+        if ((key as VarState)._propagate) changed.push(key, value);
+        return changed.length / 2 + removed.length > MAX_CHANGES;
       },
       (key: HashedKey) => {
-        const variable = key as VarState;
-        if (variable._propagate) removed.push(variable);
-        return changed.length + removed.length > MAX_CHANGES;
+        if ((key as VarState)._propagate) removed.push(key as VarState);
+        return changed.length / 2 + removed.length > MAX_CHANGES;
       },
     );
     if (tooMany) return undefined;
     if (changed.length === 0 && removed.length === 0) return { baseId: base.id };
-    const d: unknown[] = [];
+    const changes: unknown[] = [];
     let bytes = base.bytes;
-    const names = new Set<string>();
-    for (const [variable, value] of changed) {
+    for (let i = 0; i < changed.length; i += 2) {
+      const variable = changed[i] as VarState;
+      const value = changed[i + 1];
       const name = variable._name;
+      if (variable._codec !== undefined || hasName(changes, name)) return undefined;
       const owner = base.owners.get(name);
-      if (variable._codec !== undefined || names.has(name)) return undefined;
       if (owner !== undefined && owner !== variable && !removed.includes(owner)) return undefined;
-      names.add(name);
       let encoded: ReturnType<typeof encodeValue>;
       try {
         encoded = encodeValue(value, 'structured', this.#limits);
@@ -161,15 +161,22 @@ export class SnapshotSender {
         typeof value !== 'object' || value === null || (encoded.flags & FROZEN) !== 0;
       if (!cacheable) return undefined;
       bytes += name.length + 6 + encoded.bytes;
-      d.push(name, encoded.flags, encoded.payload);
+      changes.push(name, encoded.flags, encoded.payload);
     }
     if (bytes > this.#limits.maxBytes) return undefined;
-    return {
+    const fields: { -readonly [K in keyof SnapshotFields]: SnapshotFields[K] } = {
       baseId: base.id,
-      ...(d.length > 0 ? { changes: d } : {}),
-      ...(removed.length > 0 ? { removed: removed.map((variable) => variable._name) } : {}),
     };
+    if (changes.length > 0) fields.changes = changes;
+    if (removed.length > 0) fields.removed = removed.map((variable) => variable._name);
+    return fields;
   }
+}
+
+/** Whether `changes` (`name, flags, payload` ...) already names `name`. */
+function hasName(changes: readonly unknown[], name: string): boolean {
+  for (let i = 0; i < changes.length; i += 3) if (changes[i] === name) return true;
+  return false;
 }
 
 function ownersOf(map: Hamt): Map<string, VarState> {
