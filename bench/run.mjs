@@ -62,7 +62,9 @@ function printReport(report, pinned) {
   console.log(table(targets));
   if (report.defaults !== undefined) {
     const [[unit, value]] = Object.entries(report.defaults);
-    console.log(`\nContextPool's defaults (atomics 'async') against this bare pool: ${fmt(value)} ${unit}`);
+    console.log(
+      `\nContextPool's defaults (atomics 'async') against this bare pool: ${fmt(value)} ${unit}`,
+    );
   }
 }
 

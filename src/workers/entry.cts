@@ -7,7 +7,7 @@
  * which a termination stops cleanly; it starts at once, while piscina starts
  * the worker, and the first task waits for it.
  */
-type RunTask = (message: unknown) => Promise<unknown>;
+type RunTask = (message: unknown) => unknown;
 
 let runTask: RunTask | undefined;
 const loading: Promise<RunTask> = import('./run-task.js').then((module) => {
@@ -17,6 +17,6 @@ const loading: Promise<RunTask> = import('./run-task.js').then((module) => {
 // A failed load fails the tasks that need it, not the worker between tasks.
 loading.catch(() => {});
 
-module.exports = function runContextPoolTask(message: unknown): Promise<unknown> {
+module.exports = function runContextPoolTask(message: unknown): unknown {
   return runTask === undefined ? loading.then((run) => run(message)) : runTask(message);
 };

@@ -72,6 +72,8 @@ export const CONTEXT_POOL_DEFAULTS = {
 
 const ENTRY = new URL('./entry.cjs', import.meta.url).href;
 const NO_OPTIONS: RunInContextOptions = Object.freeze({});
+const NOTHING: readonly unknown[] = Object.freeze([]);
+const NO_RUN_OPTIONS: PiscinaRunOptions = Object.freeze({});
 
 /**
  * A piscina pool whose tasks keep the caller's context, and a drop-in for
@@ -224,8 +226,8 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
     const movable = unwrapMovable(task);
     const transferList =
       movable === undefined
-        ? (options.transferList ?? [])
-        : [...(options.transferList ?? []), ...movable.transferList];
+        ? (options.transferList ?? NOTHING)
+        : [...(options.transferList ?? NOTHING), ...movable.transferList];
     const message = this.#dispatcher.message(
       movable === undefined ? task : movable.value,
       filename,
@@ -236,12 +238,13 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
     );
     // While close() waits for earlier tasks, later ones are refused as piscina refuses them.
     const signal = this.#closing ? CLOSING.signal : options.signal;
-    const runOptions: PiscinaRunOptions = {
-      ...(transferList.length > 0
-        ? { transferList: transferList as PiscinaRunOptions['transferList'] }
-        : {}),
-      ...(signal == null ? {} : { signal }),
-    };
+    let runOptions: PiscinaRunOptions = NO_RUN_OPTIONS;
+    if (transferList.length > 0 || signal != null) {
+      runOptions = {};
+      if (transferList.length > 0)
+        runOptions.transferList = transferList as PiscinaRunOptions['transferList'];
+      if (signal != null) runOptions.signal = signal;
+    }
     this.#pending++;
     return this.piscina.run(message, runOptions).then(
       (result: unknown) => this.#fulfilled(message, result),

@@ -7,6 +7,7 @@
  * whole; results go back as they are, after a check that posting them cannot
  * crash the worker.
  */
+import type { Context } from '../context/index.js';
 import { serializeContext } from '../serialization/index.js';
 import { limitsFor } from '../serialization/internal.js';
 import { ContextPoolError } from './errors.js';
@@ -18,7 +19,12 @@ import { encodeThrown } from './thrown.js';
 
 const snapshots = new SnapshotReceiver(limitsFor('structured', {}), loadedModules);
 
-export default function runContextPoolTask(message: unknown): Promise<unknown> {
+/**
+ * Runs one task. Returns the result itself when everything was synchronous
+ * (piscina awaits whatever it gets: a promise here would cost every task a
+ * tick), else a promise; a failure is thrown or rejected as records.
+ */
+export default function runContextPoolTask(message: unknown): unknown {
   const task = decodeTask(message);
   // Thrown as is: a raw piscina.run caller gets piscina's plain error, readable without this package.
   if (task === undefined) throw notATask();
@@ -28,23 +34,35 @@ export default function runContextPoolTask(message: unknown): Promise<unknown> {
   if (task.module !== undefined) introduce(task.handler, task.module[0], task.module[1]);
   if (task.baseEntries !== undefined && !task.baseOnce && task.snapshot?.baseId !== undefined)
     snapshots.keep(task.snapshot.baseId, task.baseEntries);
-  return run(task);
-}
-
-async function run(task: DecodedTask): Promise<unknown> {
   try {
     // Loaded first, so the vars the module declares receive their entries directly.
-    let handler = handlerById(task.handler);
-    if (handler instanceof Promise) handler = await handler;
-    const ctx = snapshots.contextFor(task.snapshot, task.baseOnce ? task.baseEntries : undefined);
-    let result = ctx.run(handler, task.task);
-    // Awaited only when it is a promise: a synchronous task skips the extra tick.
-    if (result instanceof Promise) result = await result;
-    checkResult(result);
-    return task.returnContext ? resultWithContext(result, serializeContext(ctx)) : result;
+    const handler = handlerById(task.handler);
+    if (handler instanceof Promise) return handler.then((loaded) => runIn(task, loaded), failed);
+    return runIn(task, handler);
   } catch (thrown) {
     throw encodeThrown(thrown);
   }
+}
+
+function runIn(task: DecodedTask, handler: (task: unknown) => unknown): unknown {
+  try {
+    const ctx = snapshots.contextFor(task.snapshot, task.baseOnce ? task.baseEntries : undefined);
+    const result = ctx.run(handler, task.task);
+    if (result instanceof Promise)
+      return result.then((settled) => finish(task, ctx, settled), failed);
+    return finish(task, ctx, result);
+  } catch (thrown) {
+    throw encodeThrown(thrown);
+  }
+}
+
+function finish(task: DecodedTask, ctx: Context, result: unknown): unknown {
+  checkResult(result);
+  return task.returnContext ? resultWithContext(result, serializeContext(ctx)) : result;
+}
+
+function failed(thrown: unknown): never {
+  throw encodeThrown(thrown);
 }
 
 function notATask(): ContextPoolError {
