@@ -34,14 +34,15 @@ export default function runContextPoolTask(message: unknown): unknown {
   if (task.module !== undefined) introduce(task.handler, task.module[0], task.module[1]);
   if (task.baseEntries !== undefined && !task.baseOnce && task.snapshot?.baseId !== undefined)
     snapshots.keep(task.snapshot.baseId, task.baseEntries);
+  let handler: ReturnType<typeof handlerById>;
   try {
     // Loaded first, so the vars the module declares receive their entries directly.
-    const handler = handlerById(task.handler);
-    if (handler instanceof Promise) return handler.then((loaded) => runIn(task, loaded), failed);
-    return runIn(task, handler);
+    handler = handlerById(task.handler);
   } catch (thrown) {
     throw encodeThrown(thrown);
   }
+  if (handler instanceof Promise) return handler.then((loaded) => runIn(task, loaded), failed);
+  return runIn(task, handler);
 }
 
 function runIn(task: DecodedTask, handler: (task: unknown) => unknown): unknown {

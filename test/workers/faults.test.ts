@@ -21,10 +21,15 @@ describe('a task that throws', () => {
 
   it("rejects with the worker's error: class, message, stack, cause, code and own primitive properties", async () => {
     const ctx = new Context();
-    const error = (await ctx.run(() => {
-      requestId.set('r-throw');
-      return rejectionOf(faults.runInContext({ message: 'boom' }, { name: 'throwCoded' }));
-    })) as RangeError & Record<string, unknown>;
+    const throwInContext = () =>
+      ctx.run(() => {
+        requestId.set('r-throw');
+        return rejectionOf(faults.runInContext({ message: 'boom' }, { name: 'throwCoded' }));
+      });
+    // The first task waits for the module to load, the second finds the handler loaded.
+    const [loading, loaded] = [await throwInContext(), await throwInContext()];
+    expect(loaded).toEqual(loading);
+    const error = loaded as RangeError & Record<string, unknown>;
     expect(error).toBeInstanceOf(RangeError);
     expect(error.message).toBe('boom');
     expect(error.stack).toMatch(/throwCoded .*faults\.mjs/);

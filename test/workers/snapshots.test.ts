@@ -1,10 +1,14 @@
 // The worker side of the snapshot protocol, driven with hand-made fields, so
-// names can arrive before the vars that declare them.
+// names can arrive before the vars that declare them; and once through real
+// workers, for twin vars declared after a base was cached.
 import { describe, expect, it } from 'vitest';
+import { Context as BuiltContext, ContextVar as BuiltVar } from '../../dist/index.js';
+import { ContextPool } from '../../dist/workers/index.js';
 import { Context, ContextVar } from '../../src/index.js';
 import { serializeContext } from '../../src/serialization/index.js';
 import { limitsFor } from '../../src/serialization/options.js';
 import { SnapshotReceiver, SnapshotSender } from '../../src/workers/snapshots.js';
+import { fixture } from './support.js';
 
 const limits = limitsFor('structured', {});
 let unique = 0;
@@ -112,5 +116,32 @@ describe('SnapshotSender', () => {
     }
     expect(retired).toEqual([1]);
     expect(bases.map((base) => base?.retired)).toEqual([true, false, false, false, false]);
+  });
+});
+
+describe('twin vars in a worker', () => {
+  it('refuses a cached base the same way, changed or not, once a later module declares a twin', async () => {
+    const pool = new ContextPool({ filename: fixture('twin-a.mjs'), maxThreads: 1, minThreads: 1 });
+    try {
+      const twin = new BuiltVar<string>('twin_name');
+      const ctx = new BuiltContext();
+      ctx.run(() => twin.set('from-main'));
+      const changed = ctx.copy();
+      changed.run(() => twin.set('changed'));
+      expect(await pool.runInContext(undefined, { context: ctx })).toBe('from-main');
+      // A second module declares another propagating var with the same name.
+      await expect(
+        pool.runInContext(undefined, { context: ctx, filename: fixture('twin-b.mjs') }),
+      ).rejects.toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE' });
+      for (const context of [ctx, changed]) {
+        const error = (await pool
+          .runInContext(undefined, { context })
+          .catch((e: unknown) => e)) as Error;
+        expect(error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE' });
+        expect(error.message).toContain("'twin_name'");
+      }
+    } finally {
+      await pool.destroy();
+    }
   });
 });
