@@ -2,6 +2,7 @@ import { BRAND, brandPrototype, hasBrand } from '../context/brand.js';
 import { withCode } from '../context/internal.js';
 import { restoreErrorsAs } from '../serialization/internal.js';
 
+/** The codes a ContextPoolError carries. */
 export type ContextPoolErrorCode =
   | 'ERR_WORKER_EXITED'
   | 'ERR_TASK_ARGUMENT'

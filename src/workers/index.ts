@@ -4,7 +4,6 @@ export {
   ContextPool,
   type ContextPoolOptions,
   type HandlerName,
-  POOL_EVENTS,
   type ResultOf,
   type RunInContextOptions,
   type RunOptions,

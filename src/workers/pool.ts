@@ -46,8 +46,8 @@ export interface WithContext<R> {
   readonly context: Context;
 }
 
-/** The piscina events a ContextPool emits, with their arguments. */
-export const POOL_EVENTS = [
+/** The piscina events a ContextPool re-emits as they come. */
+const POOL_EVENTS = [
   'drain',
   'needsDrain',
   'message',

@@ -147,10 +147,12 @@ export interface ResultWithContext {
   readonly context: unknown;
 }
 
+/** The reply of a `returnContext` task: the worker's result and its context's snapshot. */
 export function resultWithContext(result: unknown, context: unknown): ResultWithContext {
   return { cvResult: PROTOCOL, result, context };
 }
 
+/** Whether a reply is a `returnContext` task's (anything else is a plain result). */
 export function isResultWithContext(value: unknown): value is ResultWithContext {
   return (
     typeof value === 'object' &&

@@ -69,6 +69,10 @@ const MAX_CHANGES = 8;
 /** Bases a pool diffs against, most recent first. */
 const BASES_KEPT = 4;
 
+/**
+ * The main side: the snapshot fields of each task, against the few bases it
+ * keeps (most recently used first); a base pushed out is retired for good.
+ */
 export class SnapshotSender {
   readonly #limits: Limits;
   readonly #bases: Base[] = [];
