@@ -421,13 +421,34 @@ function codedTypeError(message: string): TypeError {
   return withCode(new TypeError(message), 'ERR_INVALID_ARG_TYPE');
 }
 
+const RUN_OPTION_KEYS = [
+  'name',
+  'filename',
+  'transferList',
+  'signal',
+  'context',
+  'returnContext',
+] as const;
+
+/**
+ * Whether reading `options` directly reads own properties only: a plain
+ * object, and nobody gave Object.prototype a run option. Saves a copy per task.
+ */
+function inheritsNone(options: object): boolean {
+  const proto = Object.getPrototypeOf(options) as object | null;
+  if (proto === null) return true;
+  if (proto !== Object.prototype) return false;
+  for (const key of RUN_OPTION_KEYS) if (key in proto) return false;
+  return true;
+}
+
 /** Run options as piscina reads them (own properties), checked as piscina checks them. */
 function ownRunOptions(options: RunInContextOptions): RunInContextOptions {
   if (options === NO_OPTIONS) return options;
   if (options === null || typeof options !== 'object') {
     throw codedTypeError('options must be an object');
   }
-  const own = ownProperties(options);
+  const own = inheritsNone(options) ? options : ownProperties(options);
   if (own.transferList !== undefined && !Array.isArray(own.transferList)) {
     throw codedTypeError('transferList argument must be an Array');
   }
