@@ -130,6 +130,18 @@ describe('options as piscina reads them', () => {
     expect(await rejectionOf(named.run(undefined, runInherited))).toMatchObject({
       code: 'ERR_NO_HANDLER',
     });
+    // Nor what Object.prototype was given.
+    Object.defineProperty(Object.prototype, 'name', {
+      value: 'whoAmI',
+      configurable: true,
+      writable: true,
+    });
+    try {
+      expect(await rejectionOf(named.run(undefined, {}))).toMatchObject({ code: 'ERR_NO_HANDLER' });
+    } finally {
+      delete (Object.prototype as { name?: unknown }).name;
+    }
+    expect(await named.run(undefined, { name: 'whoAmI' })).toEqual(expect.any(Number));
   });
 
   it.each([
