@@ -103,7 +103,8 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   /** Tasks submitted and not settled: what `close()` waits for. */
   #pending = 0;
   #closing = false;
-  #onSettled: (() => void) | undefined;
+  /** close() calls waiting for #pending to reach 0. */
+  #drainWaiters: Array<() => void> = [];
 
   constructor(options: ContextPoolOptions = {}) {
     super();
@@ -269,7 +270,9 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
 
   #settled(): void {
     this.#pending--;
-    if (this.#pending === 0) this.#onSettled?.();
+    if (this.#pending === 0 && this.#drainWaiters.length > 0) {
+      for (const drained of this.#drainWaiters.splice(0)) drained();
+    }
   }
 
   #emitError(error: Error): void {
@@ -296,7 +299,7 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
     try {
       if (force !== true && this.#pending > 0) {
         const drained = new Promise<boolean>((resolve) => {
-          this.#onSettled = () => resolve(true);
+          this.#drainWaiters.push(() => resolve(true));
         });
         const timeout = sleep(this.piscina.options.closeTimeout, false, { ref: false });
         if (!(await Promise.race([drained, timeout]))) {
@@ -308,7 +311,6 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
       }
       await this.piscina.close({ force: force === true });
     } finally {
-      this.#onSettled = undefined;
       this.#closing = false;
     }
   }

@@ -201,6 +201,19 @@ describe('close()', () => {
       tasks.map(() => ({ status: 'fulfilled', value: 'none' })),
     );
 
+    // Two close() calls at once both wait for the same tasks.
+    const twice = new ContextPool({
+      filename: fixture('faults.mjs'),
+      maxThreads: 1,
+      closeTimeout: 2_000,
+    });
+    const errors: unknown[] = [];
+    twice.on('error', (error) => errors.push(error));
+    const both = Array.from({ length: 3 }, () => twice.run({ ms: 10 }, { name: 'slow' }));
+    await Promise.all([twice.close(), twice.close()]);
+    expect(await Promise.all(both)).toEqual(['none', 'none', 'none']);
+    expect(errors).toEqual([]);
+
     const forced = new ContextPool({ filename: fixture('faults.mjs'), maxThreads: 1 });
     const running = forced.run({ ms: 20 }, { name: 'slow' });
     const queued = rejectionOf(forced.run({ ms: 20 }, { name: 'slow' }));
