@@ -13,8 +13,10 @@ const jobs = {
   context: [{ script: 'context', args: [] }],
   serialization: [{ script: 'serialization', args: [] }],
   workers: [
-    { script: 'workers', args: ['pipelined'] },
-    { script: 'workers', args: ['sequential'], pinned: true },
+    { script: 'workers', args: ['pipelined', 'sync'] },
+    { script: 'workers', args: ['pipelined', 'async'] },
+    { script: 'workers', args: ['sequential', 'sync'], pinned: true },
+    { script: 'workers', args: ['sequential', 'async'], pinned: true },
   ],
   queues: [{ script: 'queues', args: [] }],
 };
@@ -63,6 +65,12 @@ function printReport(report, pinned) {
     met: t.met ? 'yes' : 'NO',
   }));
   console.log(table(targets));
+  if (report.defaults !== undefined) {
+    const [[unit, value]] = Object.entries(report.defaults);
+    console.log(
+      `\nContextPool's defaults (atomics 'async') against this bare pool: ${fmt(value)} ${unit}`,
+    );
+  }
 }
 
 const pinning = canPin();

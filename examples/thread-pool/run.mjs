@@ -1,38 +1,28 @@
-// `npm start`: starts the server, fires concurrent requests at it, and checks
-// that every log line the workers wrote carries the id of its own request.
+// `npm start`: the same requests through the same server twice, once with
+// bare piscina and once with ContextPool, then what the workers' log lines
+// say about each request, side by side, and where the time went.
 import { request as httpRequest } from 'node:http';
 import { parseArgs } from 'node:util';
 import { startServer } from './server.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    requests: { type: 'string', default: '300' },
-    concurrency: { type: 'string', default: '64' },
+    requests: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '8' },
     threads: { type: 'string', default: '2' },
   },
 });
 const total = Number(args.requests);
 const concurrency = Number(args.concurrency);
+const threads = Number(args.threads);
 
-const server = await startServer({ threads: Number(args.threads) });
-const logs = [];
-let allLogged;
-const logsArrived = new Promise((resolve) => {
-  allLogged = resolve;
-});
-server.pool.on('message', (message) => {
-  if (message?.type !== 'log') return;
-  logs.push(message);
-  if (logs.length === total) allLogged();
-});
-
-function get(i) {
+function get(url, i) {
   const headers = { 'x-user': `user-${i % 17}`, 'x-tenant': ['acme', 'globex', 'initech'][i % 3] };
   // Half the requests bring their own id; the server makes one for the rest.
   if (i % 2 === 0) headers['x-request-id'] = `req-${i}`;
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${server.url}/hash?password=secret-${i}`, { headers }, (res) => {
+    const req = httpRequest(`${url}/hash?password=secret-${i}`, { headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => {
@@ -47,60 +37,81 @@ function get(i) {
   });
 }
 
-const results = [];
-let next = 0;
-const started = performance.now();
-async function client() {
-  while (next < total) {
-    results.push(await get(next++));
-    if (results.length % 25 === 0 || results.length === total) {
-      process.stdout.write(
-        `${process.stdout.isTTY ? '\r' : '\n'}${results.length}/${total} requests answered`,
-      );
-    }
+/** Sends every request through one server; returns the responses and the workers' log lines. */
+async function load(kind) {
+  const server = await startServer({ pool: kind, threads });
+  const logs = [];
+  server.pool.on('message', (message) => {
+    if (message?.type === 'log') logs.push(message);
+  });
+  const results = [];
+  let next = 0;
+  const client = async () => {
+    while (next < total) results.push(await get(server.url, next++));
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  // Log lines travel on the workers' own channel: the last may trail its response.
+  for (let waited = 0; logs.length < total && waited < 5_000; waited += 10) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  await server.close();
+  return { results, logs };
 }
-await Promise.all(Array.from({ length: concurrency }, client));
-const seconds = (performance.now() - started) / 1000;
-if (process.stdout.isTTY) process.stdout.write('\n');
-// Log lines travel on the workers' own channel, so the last may trail its response.
-const timeout = setTimeout(allLogged, 5_000);
-await logsArrived;
-clearTimeout(timeout);
 
-const latencies = results.map((r) => r.ms).sort((a, b) => a - b);
-const pick = (p) =>
-  latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
-const answered = new Set(results.filter((r) => r.status === 200).map((r) => r.requestId));
-const matching = logs.filter(
-  (log) => answered.has(log.requestId) && log.line.startsWith(`[request ${log.requestId}]`),
-);
-const everyRequestLogged = results.every((r) => logs.some((log) => log.requestId === r.requestId));
+function summary({ results, logs }) {
+  const answered = new Set(results.filter((r) => r.status === 200).map((r) => r.requestId));
+  const right = logs.filter(
+    (log) => answered.has(log.requestId) && log.line.startsWith(`[request ${log.requestId}]`),
+  );
+  const sorted = (values) => values.sort((a, b) => a - b);
+  const p = (list, q) => list[Math.min(list.length - 1, Math.ceil(q * list.length) - 1)];
+  const total = sorted(results.map((r) => r.ms));
+  const worker = sorted(results.filter((r) => r.status === 200).map((r) => r.workerMs));
+  const waiting = sorted(results.filter((r) => r.status === 200).map((r) => r.ms - r.workerMs));
+  return { answered: answered.size, right: right.length, logs, total, worker, waiting, p };
+}
 
-console.log('\nSample log lines from the worker threads:');
-for (const log of logs.slice(0, 3)) console.log(`  ${log.line}`);
-console.log(
-  `\n${concurrency} requests in flight over ${args.threads} worker threads: latency includes the wait in the pool's queue.`,
-);
+const bare = summary(await load('piscina'));
+const carried = summary(await load('contextvars'));
+
+const ms = (value) => `${value.toFixed(1)} ms`;
+console.log(`\n${total} requests, ${concurrency} at a time, over ${threads} worker threads.\n`);
+console.log('What the workers logged (the request id is read from the context, in the worker):');
 console.table({
-  requests: { value: total },
-  'answered 200': { value: results.filter((r) => r.status === 200).length },
-  'latency p50 (ms)': { value: Number(pick(50).toFixed(1)) },
-  'latency p99 (ms)': { value: Number(pick(99).toFixed(1)) },
-  'tasks/s': { value: Math.round(server.pool.completed / seconds) },
-  'log lines': { value: logs.length },
-  'log lines matching their response': { value: matching.length },
+  'requests answered': { 'bare piscina': bare.answered, ContextPool: carried.answered },
+  'log lines with their own request id': {
+    'bare piscina': bare.right,
+    ContextPool: carried.right,
+  },
+  'a log line': { 'bare piscina': bare.logs[0]?.line, ContextPool: carried.logs[0]?.line },
 });
-await server.close();
+console.log(
+  '\nWhere a request spends its time (p50 / p99). "hashing" is the work itself, in a worker;',
+);
+console.log(
+  `"waiting" is everything else: ${concurrency} requests share ${threads} threads, so most of it is`,
+);
+console.log('the wait for a free thread, plus HTTP and the trip between threads.');
+console.table({
+  'hashing (in the worker)': {
+    'bare piscina': `${ms(bare.p(bare.worker, 0.5))} / ${ms(bare.p(bare.worker, 0.99))}`,
+    ContextPool: `${ms(carried.p(carried.worker, 0.5))} / ${ms(carried.p(carried.worker, 0.99))}`,
+  },
+  waiting: {
+    'bare piscina': `${ms(bare.p(bare.waiting, 0.5))} / ${ms(bare.p(bare.waiting, 0.99))}`,
+    ContextPool: `${ms(carried.p(carried.waiting, 0.5))} / ${ms(carried.p(carried.waiting, 0.99))}`,
+  },
+  'whole request': {
+    'bare piscina': `${ms(bare.p(bare.total, 0.5))} / ${ms(bare.p(bare.total, 0.99))}`,
+    ContextPool: `${ms(carried.p(carried.total, 0.5))} / ${ms(carried.p(carried.total, 0.99))}`,
+  },
+});
 
-const ok =
-  answered.size === total &&
-  matching.length === logs.length &&
-  logs.length === total &&
-  everyRequestLogged;
+const ok = carried.answered === total && carried.right === total && carried.logs.length === total;
 console.log(
   ok
-    ? `OK: all ${total} log lines carry the request id of their response.`
-    : 'FAILED: see the table above.',
+    ? `\nOK: with ContextPool all ${total} log lines carry the request id of their response; ` +
+        `with bare piscina ${bare.right} do.`
+    : '\nFAILED: with ContextPool some log lines lack their request id (see above).',
 );
 process.exit(ok ? 0 : 1);

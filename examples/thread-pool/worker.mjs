@@ -1,18 +1,13 @@
 // Runs in the pool's threads. Nothing about the request is passed in: the
-// request id, user and tenant come from the context the task runs in.
+// request id, user and tenant come from the context the task runs in. The
+// same module serves bare piscina and ContextPool.
 import { pbkdf2Sync } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
-import { requestId, tenant, user } from './context.mjs';
-
-function log(message) {
-  const line = `[request ${requestId.get()}] [${tenant.get()}/${user.get()}] ${message}`;
-  // Log lines go to the main thread, as a log shipper would collect them.
-  parentPort.postMessage({ type: 'log', requestId: requestId.get(), line });
-}
+import { log } from './log.mjs';
 
 export default function hashPassword({ password, salt, iterations }) {
   const started = performance.now();
   const hash = pbkdf2Sync(password, salt, iterations, 32, 'sha256').toString('hex');
-  log(`hashed a password in ${(performance.now() - started).toFixed(1)} ms`);
-  return hash;
+  const workerMs = performance.now() - started;
+  log(`hashed a password in ${workerMs.toFixed(1)} ms`);
+  return { hash, workerMs };
 }

@@ -2,19 +2,22 @@ import { BRAND } from '../context/brand.js';
 import { brandErrorClass, CodedError, withCode } from '../context/internal.js';
 import { restoreErrorsAs } from '../serialization/internal.js';
 
+/** The codes a ContextPoolError carries. */
 export type ContextPoolErrorCode =
   | 'ERR_WORKER_EXITED'
   | 'ERR_TASK_ARGUMENT'
   | 'ERR_TASK_RESULT'
   | 'ERR_NOT_A_CONTEXT_POOL_TASK'
-  | 'ERR_NO_HANDLER';
+  | 'ERR_NO_HANDLER'
+  | 'ERR_WORKER_MODULE';
 
 /**
  * A failure of the pool rather than of the task: the worker running it died
  * (`ERR_WORKER_EXITED`, the original error as `cause`), the task could not be
  * sent (`ERR_TASK_ARGUMENT`), its result could not be sent back
- * (`ERR_TASK_RESULT`), its module exports no such handler (`ERR_NO_HANDLER`),
- * or a task reached the worker without going through ContextPool
+ * (`ERR_TASK_RESULT`), its module exports no such handler (`ERR_NO_HANDLER`)
+ * or cannot be loaded here (`ERR_WORKER_MODULE`: a `.ts` file without a
+ * loader), or a task reached the worker without going through ContextPool
  * (`ERR_NOT_A_CONTEXT_POOL_TASK`). `instanceof` holds across package copies.
  */
 export class ContextPoolError extends CodedError<ContextPoolErrorCode> {
@@ -38,21 +41,13 @@ const PISCINA_CODES: Readonly<Record<string, string>> = {
  * failures never arrive here (the entry sends them as records); what does is
  * piscina's own errors, given a code in place, or the death of a worker.
  */
-export function poolFailure(error: unknown, duringTask = true): Error {
+export function poolFailure(error: unknown): Error {
   if (error instanceof Error) {
     if (error.name === 'AbortError') return withCode(error, 'ABORT_ERR');
     const code = PISCINA_CODES[error.message];
     if (code !== undefined) return withCode(error, code);
   }
-  const what = duringTask
-    ? 'The worker running this task died before finishing it'
-    : 'A worker of the pool died while running no task';
-  return new ContextPoolError('ERR_WORKER_EXITED', `${what}: ${describeDeath(error)}`, {
-    cause: error,
-  });
-}
-
-function describeDeath(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  // piscina's message, kept: code written for piscina may match on it.
+  const message = error instanceof Error ? error.message : String(error);
+  return new ContextPoolError('ERR_WORKER_EXITED', message, { cause: error });
 }

@@ -3,6 +3,13 @@ export {
   CONTEXT_POOL_DEFAULTS,
   ContextPool,
   type ContextPoolOptions,
+  type HandlerName,
+  type ResultOf,
   type RunInContextOptions,
   type RunOptions,
+  type TaskOf,
+  type TypedContextPool,
+  type TypedRunOptions,
+  type WithContext,
 } from './pool.js';
+export { isWorkerThread, workerData } from './worker-data.js';

@@ -1,28 +1,29 @@
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { type Context, copyContext } from '../context/index.js';
-import { checkContext, copyOf, invalidArgType } from '../context/internal.js';
-import { decodeThrown, isThrownRecords, limitsFor } from '../serialization/internal.js';
-import { ContextPoolError, poolFailure } from './errors.js';
-import { moduleUrl } from './handlers.js';
-import { encodeTask, isMiss, type TaskMessage, unwrapMovable, whyUnsendable } from './protocol.js';
-import { SnapshotSender } from './snapshots.js';
+import { checkContext, copyOf, invalidArgType, withCode } from '../context/internal.js';
+import { deserializeContext, type StructuredSnapshot } from '../serialization/index.js';
+import { Dispatcher, factsOf, type LoadBalancer, leastBusy, type TaskMessage } from './dispatch.js';
+import { poolFailure } from './errors.js';
+import { isResultWithContext, unwrapMovable } from './protocol.js';
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
 type PiscinaRunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
 
 /**
  * Options of `new ContextPool(options)`: piscina's, with `filename` and `name`
- * naming the user's module and export.
+ * naming the user's module and export. Read as own properties only, as piscina does.
  */
 export type ContextPoolOptions = PiscinaOptions;
 
 /** Options of `pool.run(task, options)`: piscina's run options. */
 export interface RunOptions {
   /** The export that handles the task (default: the pool's `name`, else `default`). */
-  name?: string;
+  name?: string | null;
   /** A module other than the pool's `filename`. */
-  filename?: string;
+  filename?: string | null;
   transferList?: PiscinaRunOptions['transferList'];
   signal?: PiscinaRunOptions['signal'];
 }
@@ -31,7 +32,29 @@ export interface RunOptions {
 export interface RunInContextOptions extends RunOptions {
   /** The context the task runs in a copy of (default: `copyContext()` at call time). */
   context?: Context;
+  /**
+   * Resolve `{ result, context }`: `context` is the task's context as the
+   * handler left it (its propagating vars). Python threads never write back,
+   * and neither does a pool unless asked.
+   */
+  returnContext?: boolean;
 }
+
+/** What `runInContext(task, { returnContext: true })` resolves with. */
+export interface WithContext<R> {
+  readonly result: R;
+  readonly context: Context;
+}
+
+/** The piscina events a ContextPool re-emits as they come. */
+const POOL_EVENTS = [
+  'drain',
+  'needsDrain',
+  'message',
+  'workerCreate',
+  'workerDestroy',
+  'close',
+] as const;
 
 /**
  * Defaults ContextPool changes from piscina's, each for the promise that a
@@ -47,177 +70,249 @@ export const CONTEXT_POOL_DEFAULTS = {
   atomics: 'async',
 } as const satisfies Partial<PiscinaOptions>;
 
-const ENTRY = new URL('./entry.js', import.meta.url).href;
+const ENTRY = new URL('./entry.cjs', import.meta.url).href;
+const NO_OPTIONS: RunInContextOptions = Object.freeze({});
+const NOTHING: readonly unknown[] = Object.freeze([]);
+const NO_RUN_OPTIONS: PiscinaRunOptions = Object.freeze({});
 
 /**
- * A piscina pool whose tasks keep the caller's context.
+ * A piscina pool whose tasks keep the caller's context, and a drop-in for
+ * piscina: an EventEmitter with piscina's events and instance API, taking
+ * piscina's options and worker modules unchanged.
  *
  * `runInContext(task)` runs the task in a worker inside a copy of the
  * caller's context at call time (Python's `asyncio.to_thread`); `run(task)`
  * runs it in an empty context (a new Python thread). Changes made in the
  * worker never reach the caller, the worker's root context, or any other task.
  *
+ * `T` and `R` are piscina's generics (task, result); `ContextPool.typed`
+ * checks task, export name and result against the worker module's types.
+ *
  * @example
  * const pool = new ContextPool({ filename: new URL('./hash.js', import.meta.url).href });
  * requestId.set('r-7');
  * await pool.runInContext('password'); // hash.js sees requestId.get() === 'r-7'
  */
-export class ContextPool {
-  /** The underlying piscina pool: its statistics, events and options. */
+export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
+  /** The underlying piscina pool. Its `filename` is this package's worker entry. */
   readonly piscina: Piscina;
-  readonly #filename: string | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly #filename: string | null;
   readonly #name: string;
-  readonly #snapshots = new SnapshotSender(limitsFor('structured', {}));
-  readonly #handlers = new Map<string, number>();
-  /** How many tasks named each handler's module so far. */
-  readonly #introductions = new Map<number, number>();
-  readonly #threadsToIntroduce: number;
-  /** Tasks sent back by a worker that lacked their handler or base, and sent again. */
-  #misses = 0;
+  readonly #options: Piscina['options'];
+  /** Tasks submitted and not settled: what `close()` waits for. */
+  #pending = 0;
+  #closing = false;
+  /** close() calls waiting for #pending to reach 0. */
+  #drainWaiters: Array<() => void> = [];
 
   constructor(options: ContextPoolOptions = {}) {
+    super();
     if (typeof options !== 'object' || options === null) {
       throw invalidArgType('options', 'an object', options);
     }
-    const { filename, name } = options;
-    if (filename !== undefined && filename !== null && typeof filename !== 'string') {
-      throw invalidArgType('options.filename', 'a string (a path or a file URL)', filename);
+    // Own properties only, as piscina reads them.
+    const own = ownProperties(options);
+    const { filename, name, loadBalancer } = own;
+    if (typeof filename !== 'string' && filename != null) {
+      throw codedTypeError('options.filename must be a string or null');
     }
-    if (name !== undefined && name !== null && typeof name !== 'string') {
-      throw invalidArgType('options.name', 'a string', name);
+    if (typeof name !== 'string' && name != null) {
+      throw codedTypeError('options.name must be a string or null');
     }
-    this.#filename = filename ?? undefined;
+    if (
+      loadBalancer !== undefined &&
+      (typeof loadBalancer !== 'function' || loadBalancer.length < 1)
+    ) {
+      throw codedTypeError('options.loadBalancer must be a function with at least two args');
+    }
+    this.#filename = filename ?? null;
     this.#name = name ?? 'default';
+    this.#dispatcher = new Dispatcher(
+      (loadBalancer as LoadBalancer | undefined) ??
+        (leastBusy(own.concurrentTasksPerWorker ?? 1) as LoadBalancer),
+    );
     this.piscina = new Piscina({
       ...CONTEXT_POOL_DEFAULTS,
-      ...options,
+      ...own,
       filename: ENTRY,
       name: 'default',
+      loadBalancer: this.#dispatcher.balancer as unknown as NonNullable<
+        PiscinaOptions['loadBalancer']
+      >,
     });
-    this.#threadsToIntroduce = 2 * this.piscina.options.maxThreads;
+    // The options as given, filled as piscina fills them.
+    this.#options = Object.assign(Object.create(null) as Piscina['options'], this.piscina.options, {
+      filename: filename
+        ? filename.startsWith('file:')
+          ? fileURLToPath(filename)
+          : filename
+        : null,
+      name: this.#name,
+      loadBalancer,
+    });
+    for (const event of POOL_EVENTS) {
+      this.piscina.on(event, (...args: unknown[]) => this.emit(event, ...args));
+    }
+    this.piscina.on('workerDestroy', (worker: { id: number }) =>
+      this.#dispatcher.workerGone(worker.id),
+    );
     // An error outside any task (a worker dying between tasks, a close that
-    // timed out) is piscina's 'error' event. This listener comes first: it
-    // gives the error its code before anyone else sees it, and, when nobody
-    // else listens, turns it into a warning instead of ending the process.
-    this.piscina.on('error', (error: unknown) => {
-      const coded = poolFailure(error, false);
-      if (this.piscina.listenerCount('error') === 1) {
-        process.emitWarning(coded);
-      }
-    });
+    // timed out) is piscina's 'error' event: it gets its code, and when
+    // nobody listens it becomes a warning instead of ending the process.
+    this.piscina.on('error', (error: unknown) => this.#emitError(poolFailure(error)));
   }
 
-  /** Runs `task` in a worker, in a copy of the current context (or `options.context`). */
-  runInContext<R = unknown>(task: unknown, options: RunInContextOptions = {}): Promise<R> {
+  /**
+   * A pool typed by its worker module: `name` must be one of the module's
+   * function exports, and the task and result types are that export's.
+   *
+   * @example
+   * const pool = ContextPool.typed<typeof import('./hash.js')>({ filename });
+   * const digest = await pool.runInContext('text', { name: 'sha256' }); // string
+   */
+  static typed<M>(options: ContextPoolOptions = {}): TypedContextPool<M> {
+    return new ContextPool(options) as unknown as TypedContextPool<M>;
+  }
+
+  /**
+   * Runs `task` in a worker, in a copy of the current context (or
+   * `options.context`); with `returnContext: true`, resolves
+   * `{ result, context }`.
+   */
+  runInContext<Result = R>(
+    task: T,
+    options: RunInContextOptions & { returnContext: true },
+  ): Promise<WithContext<Result>>;
+  runInContext<Result = R>(task: T, options?: RunInContextOptions): Promise<Result>;
+  runInContext(task: T, options: RunInContextOptions = NO_OPTIONS): Promise<unknown> {
     try {
+      const own = ownRunOptions(options);
       // A copy, taken now: later changes to the given context must not reach the task.
       const context =
-        options.context === undefined
+        own.context === undefined
           ? copyContext()
-          : copyOf(checkContext(options.context, 'options.context'));
-      return this.#submit<R>(task, options, context);
+          : copyOf(checkContext(own.context, 'options.context'));
+      return this.#submit(task, own, context, own.returnContext === true);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** Runs `task` in a worker, in an empty context (a new Python thread's). */
-  run<R = unknown>(task: unknown, options: RunOptions = {}): Promise<R> {
+  run<Result = R>(task: T, options: RunOptions = NO_OPTIONS): Promise<Result> {
     try {
-      return this.#submit<R>(task, options, null);
+      return this.#submit(task, ownRunOptions(options), null, false) as Promise<Result>;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #submit<R>(task: unknown, options: RunOptions, context: Context | null): Promise<R> {
-    if (typeof options !== 'object' || options === null) {
-      throw invalidArgType('options', 'an object', options);
-    }
+  #submit(
+    task: unknown,
+    options: RunInContextOptions,
+    context: Context | null,
+    returnContext: boolean,
+  ): Promise<unknown> {
     const filename = options.filename ?? this.#filename;
     if (typeof filename !== 'string') {
-      throw invalidArgType('options.filename', 'a string: the pool has no filename', filename);
+      return Promise.reject(
+        withCode(
+          new Error('filename must be provided to run() or in options object'),
+          'ERR_INVALID_ARG_TYPE',
+        ),
+      );
     }
     // A task wrapped by Piscina.move() travels unwrapped inside the message.
     const movable = unwrapMovable(task);
-    const transferList = [...(options.transferList ?? []), ...(movable?.transferList ?? [])];
-    let snapshot = context === null ? null : this.#snapshots.fieldsFor(context);
-    const url = moduleUrl(filename);
-    const exportName = options.name ?? this.#name;
-    const handler = this.#handlerId(url, exportName);
-    const payload = movable === undefined ? task : movable.value;
-    const runOptions = {
-      ...(transferList.length > 0
-        ? { transferList: transferList as PiscinaRunOptions['transferList'] }
-        : {}),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    };
-    // Transferred objects cannot be sent twice: such a task carries everything at once.
-    if (transferList.length > 0) {
-      if (context !== null && snapshot !== null)
-        snapshot = this.#snapshots.withBase(snapshot, context);
-      return this.#post(
-        encodeTask(handler, url, exportName, snapshot, payload),
-        runOptions,
-        payload,
-      );
-    }
-    // The first tasks of a handler name its module, so most workers learn it without a miss.
-    const introduce = (this.#introductions.get(handler) ?? 0) < this.#threadsToIntroduce;
-    if (introduce) this.#introductions.set(handler, (this.#introductions.get(handler) ?? 0) + 1);
-    const message = encodeTask(
-      handler,
-      introduce ? url : null,
-      introduce ? exportName : null,
-      snapshot,
-      payload,
+    const transferList =
+      movable === undefined
+        ? (options.transferList ?? NOTHING)
+        : [...(options.transferList ?? NOTHING), ...movable.transferList];
+    const message = this.#dispatcher.message(
+      movable === undefined ? task : movable.value,
+      filename,
+      options.name ?? this.#name,
+      context,
+      returnContext,
+      transferList,
     );
-    return this.piscina.run(message, runOptions).then(undefined, (error: unknown) => {
-      if (!isMiss(error)) return rethrowFailure(error, payload);
-      this.#misses++;
-      // The worker lacked the handler or the base: once more, with both.
-      const full =
-        context === null || snapshot === null
-          ? snapshot
-          : this.#snapshots.withBase(snapshot, context);
-      return this.#post(encodeTask(handler, url, exportName, full, payload), runOptions, payload);
-    }) as Promise<R>;
-  }
-
-  #post<R>(message: TaskMessage, runOptions: PiscinaRunOptions, payload: unknown): Promise<R> {
-    return this.piscina
-      .run(message, runOptions)
-      .catch((error: unknown) => rethrowFailure(error, payload)) as Promise<R>;
-  }
-
-  /** A small id for a (module, export) pair, so tasks need not carry the URL. */
-  #handlerId(url: string, exportName: string): number {
-    const key = `${exportName}\0${url}`;
-    let id = this.#handlers.get(key);
-    if (id === undefined) {
-      id = this.#handlers.size + 1;
-      this.#handlers.set(key, id);
+    // While close() waits for earlier tasks, later ones are refused as piscina refuses them.
+    const signal = this.#closing ? CLOSING.signal : options.signal;
+    let runOptions: PiscinaRunOptions = NO_RUN_OPTIONS;
+    if (transferList.length > 0 || signal != null) {
+      runOptions = {};
+      if (transferList.length > 0)
+        runOptions.transferList = transferList as PiscinaRunOptions['transferList'];
+      if (signal != null) runOptions.signal = signal;
     }
-    return id;
+    this.#pending++;
+    return this.piscina.run(message, runOptions).then(
+      (result: unknown) => this.#fulfilled(message, result),
+      (error: unknown) => this.#rejected(message, error),
+    );
+  }
+
+  #fulfilled(message: TaskMessage, result: unknown): unknown {
+    this.#settled();
+    this.#dispatcher.fulfilled(message);
+    if (!factsOf(message).returnContext || !isResultWithContext(result)) return result;
+    return {
+      result: result.result,
+      context: deserializeContext(result.context as StructuredSnapshot),
+    };
+  }
+
+  #rejected(message: TaskMessage, error: unknown): never {
+    this.#settled();
+    return this.#dispatcher.rejected(message, error);
+  }
+
+  #settled(): void {
+    this.#pending--;
+    if (this.#pending === 0 && this.#drainWaiters.length > 0) {
+      for (const drained of this.#drainWaiters.splice(0)) drained();
+    }
+  }
+
+  #emitError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error);
   }
 
   /**
-   * Waits for running and queued tasks (`force`: rejects queued ones), then
-   * stops the workers. If they take longer than `closeTimeout`, the rest are
-   * destroyed and close rejects with `ERR_CLOSE_TIMEOUT`.
+   * Waits for every task submitted so far, queued or running, then stops the
+   * workers; tasks submitted meanwhile are refused (`AbortError`, as piscina
+   * does). `force`: queued tasks reject with `ABORT_ERR` instead of running.
+   * Past `closeTimeout` the rest are destroyed and the pool emits 'error'
+   * (`ERR_CLOSE_TIMEOUT`), as piscina does.
    */
-  async close(options?: { force?: boolean }): Promise<void> {
-    let timedOut: Error | undefined;
-    const onError = (error: unknown) => {
-      if ((error as { code?: unknown }).code === 'ERR_CLOSE_TIMEOUT') timedOut = error as Error;
-    };
-    this.piscina.on('error', onError);
-    try {
-      await this.piscina.close(options);
-    } finally {
-      this.piscina.off('error', onError);
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) {
+      throw codedTypeError('options must be an object');
     }
-    if (timedOut !== undefined) throw timedOut;
+    const { force } = ownProperties(options);
+    if (force !== undefined && typeof force !== 'boolean') {
+      throw codedTypeError('force argument must be a boolean');
+    }
+    this.#closing = true;
+    try {
+      if (force !== true && this.#pending > 0) {
+        const drained = new Promise<boolean>((resolve) => {
+          this.#drainWaiters.push(() => resolve(true));
+        });
+        const timeout = sleep(this.piscina.options.closeTimeout, false, { ref: false });
+        if (!(await Promise.race([drained, timeout]))) {
+          this.#emitError(withCode(new Error('Close operation timed out'), 'ERR_CLOSE_TIMEOUT'));
+          await this.piscina.destroy();
+          this.emit('close');
+          return;
+        }
+      }
+      await this.piscina.close({ force: force === true });
+    } finally {
+      this.#closing = false;
+    }
   }
 
   /** Stops the workers at once; tasks still running or queued reject with `ERR_POOL_DESTROYED`. */
@@ -225,74 +320,194 @@ export class ContextPool {
     return this.piscina.destroy();
   }
 
+  /** The worker threads (piscina's `threads`). */
   get threads(): Piscina['threads'] {
     return this.piscina.threads;
   }
 
+  /** Tasks waiting for a worker. */
   get queueSize(): number {
     return this.piscina.queueSize;
   }
 
-  /** Tasks finished, not counting the round trips of tasks a worker sent back for a missing base. */
+  /** Tasks finished, fulfilled or not. */
   get completed(): number {
-    return this.piscina.completed - this.#misses;
+    return this.piscina.completed;
   }
 
+  /** Approximate share of the pool's capacity used so far (piscina's measure). */
   get utilization(): number {
     return this.piscina.utilization;
   }
 
+  /** Milliseconds since the pool was made. */
+  get duration(): number {
+    return this.piscina.duration;
+  }
+
+  /** Run and wait time summaries (piscina's histogram). */
+  get histogram(): Piscina['histogram'] {
+    return this.piscina.histogram;
+  }
+
+  /** Whether every worker is busy: wait for 'drain' before submitting more. */
   get needsDrain(): boolean {
     return this.piscina.needsDrain;
   }
 
+  get maxThreads(): number {
+    return this.piscina.maxThreads;
+  }
+
+  get minThreads(): number {
+    return this.piscina.minThreads;
+  }
+
+  /** Workers ready and running no task. */
+  get idleThreads(): number {
+    return this.piscina.idleThreads;
+  }
+
+  /** The options as given (filename, name, load balancer) and filled with piscina's defaults. */
   get options(): Piscina['options'] {
-    return this.piscina.options;
+    return this.#options;
   }
 
-  /** Listens to piscina's events ('error', 'drain', 'needsDrain', 'message', 'workerCreate', ...). */
-  on(event: string | symbol, listener: (...args: unknown[]) => void): this {
-    (this.piscina as unknown as EventEmitter).on(event, listener);
-    return this;
-  }
-
-  once(event: string | symbol, listener: (...args: unknown[]) => void): this {
-    (this.piscina as unknown as EventEmitter).once(event, listener);
-    return this;
-  }
-
-  off(event: string | symbol, listener: (...args: unknown[]) => void): this {
-    (this.piscina as unknown as EventEmitter).off(event, listener);
-    return this;
+  [Symbol.dispose](): void {
+    void this.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+
+  /** piscina's `isWorkerThread`: true inside a pool's worker. */
+  static get isWorkerThread(): boolean {
+    return Piscina.isWorkerThread;
+  }
+
+  /** piscina's `workerData`: the pool's `workerData` option, inside a worker. */
+  static get workerData(): unknown {
+    return Piscina.workerData;
+  }
+
+  /** Marks a value to be transferred rather than copied (piscina's `move`). */
+  static get move(): typeof Piscina.move {
+    return Piscina.move;
+  }
+
+  static get transferableSymbol(): symbol {
+    return Piscina.transferableSymbol;
+  }
+
+  static get valueSymbol(): symbol {
+    return Piscina.valueSymbol;
+  }
+
+  /** A task's own property under this symbol reaches a custom `taskQueue` (priorities...). */
+  static get queueOptionsSymbol(): symbol {
+    return Piscina.queueOptionsSymbol;
+  }
 }
 
-function isDataCloneError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'DataCloneError';
+/** An AbortController aborted as piscina's is when a task arrives while the pool closes. */
+const CLOSING = new AbortController();
+CLOSING.abort('queue is being terminated');
+
+/** A copy without a prototype: what an object says itself, never what Object.prototype was given. */
+function ownProperties<O extends object>(options: O): O {
+  return Object.assign(Object.create(null) as O, options);
 }
 
-/** The task itself could not be posted (a function in it...): name where, as a result check would. */
-function unsendableTask(task: unknown, cause: unknown): ContextPoolError {
-  const refusal = whyUnsendable(task) ?? (cause as Error).message;
-  return new ContextPoolError(
-    'ERR_TASK_ARGUMENT',
-    `The task cannot be sent to a worker: ${refusal}`,
-    {
-      cause,
-    },
-  );
+function codedTypeError(message: string): TypeError {
+  return withCode(new TypeError(message), 'ERR_INVALID_ARG_TYPE');
 }
+
+const RUN_OPTION_KEYS = [
+  'name',
+  'filename',
+  'transferList',
+  'signal',
+  'context',
+  'returnContext',
+] as const;
 
 /**
- * A task's own failure arrives as records; a task that could not be posted is
- * named as such; anything else is piscina's or the worker's death.
+ * Whether reading `options` directly reads own properties only: a plain
+ * object, and nobody gave Object.prototype a run option. Saves a copy per task.
  */
-function rethrowFailure(error: unknown, payload: unknown): never {
-  if (isThrownRecords(error)) throw decodeThrown(error);
-  if (isDataCloneError(error)) throw unsendableTask(payload, error);
-  throw poolFailure(error);
+function inheritsNone(options: object): boolean {
+  const proto = Object.getPrototypeOf(options) as object | null;
+  if (proto === null) return true;
+  if (proto !== Object.prototype) return false;
+  for (const key of RUN_OPTION_KEYS) if (key in proto) return false;
+  return true;
+}
+
+/** Run options as piscina reads them (own properties), checked as piscina checks them. */
+function ownRunOptions(options: RunInContextOptions): RunInContextOptions {
+  if (options === NO_OPTIONS) return options;
+  if (options === null || typeof options !== 'object') {
+    throw codedTypeError('options must be an object');
+  }
+  const own = inheritsNone(options) ? options : ownProperties(options);
+  if (own.transferList !== undefined && !Array.isArray(own.transferList)) {
+    throw codedTypeError('transferList argument must be an Array');
+  }
+  if (own.filename != null && typeof own.filename !== 'string') {
+    throw codedTypeError('filename argument must be a string');
+  }
+  if (own.name != null && typeof own.name !== 'string') {
+    throw codedTypeError('name argument must be a string');
+  }
+  if (own.signal != null && typeof own.signal !== 'object') {
+    throw codedTypeError('signal argument must be an object');
+  }
+  return own;
+}
+
+type AnyHandler = (...args: never[]) => unknown;
+
+/** The names of a worker module's function exports. */
+export type HandlerName<M> = {
+  [K in keyof M & string]: M[K] extends AnyHandler ? K : never;
+}[keyof M & string];
+
+/** The task type an export takes (its first parameter). */
+export type TaskOf<M, N extends HandlerName<M>> = M[N] extends AnyHandler
+  ? Parameters<M[N]> extends [infer A, ...unknown[]]
+    ? A
+    : Parameters<M[N]> extends [(infer A)?, ...unknown[]]
+      ? A | undefined
+      : undefined
+  : never;
+
+/** The result type an export resolves with. */
+export type ResultOf<M, N extends HandlerName<M>> = M[N] extends AnyHandler
+  ? Awaited<ReturnType<M[N]>>
+  : never;
+
+/** Run options naming one export of the module. */
+export type TypedRunOptions<N extends string> = Omit<RunOptions, 'name'> &
+  ('default' extends N ? { name?: N } : { name: N });
+
+/**
+ * A ContextPool whose `run` and `runInContext` check the export name against
+ * the worker module `M` (`typeof import('./worker.js')`) and infer the task
+ * and result types from that export.
+ */
+export interface TypedContextPool<M> extends Omit<ContextPool, 'run' | 'runInContext'> {
+  run<N extends HandlerName<M> = 'default' & HandlerName<M>>(
+    task: TaskOf<M, N>,
+    options?: TypedRunOptions<N>,
+  ): Promise<ResultOf<M, N>>;
+  runInContext<N extends HandlerName<M> = 'default' & HandlerName<M>>(
+    task: TaskOf<M, N>,
+    options: TypedRunOptions<N> &
+      Omit<RunInContextOptions, keyof RunOptions> & { returnContext: true },
+  ): Promise<WithContext<ResultOf<M, N>>>;
+  runInContext<N extends HandlerName<M> = 'default' & HandlerName<M>>(
+    task: TaskOf<M, N>,
+    options?: TypedRunOptions<N> & Omit<RunInContextOptions, keyof RunOptions>,
+  ): Promise<ResultOf<M, N>>;
 }

@@ -1,69 +1,105 @@
-import { type Limits, Refusal, walkValue } from '../serialization/internal.js';
-import { ContextPoolError } from './errors.js';
 import type { SnapshotFields } from './snapshots.js';
 
 /**
- * The messages between ContextPool and its worker entry. A task travels next
- * to the user's payload, never inside it; piscina carries the message.
+ * The layout of the messages between ContextPool and its worker entry. A task
+ * travels next to the user's payload, never inside it; piscina carries the
+ * message.
  *
- * A message is a flat array `[header, base, task, ...extras, ...changes]`:
+ * A message is a flat array `[header, baseId, task, ...extras, ...changes]`:
  * structured clone spends about 280 ns on any array and 35 ns per element
  * (measured), against 0.5 us more for an object with the same fields, so it
  * holds only what this task needs. `header` is a negative integer (which marks
  * the message as ContextPool's): the pool's id for the task's (module, export)
- * pair, plus flags saying which extras follow, in this order: the module URL
- * and export name (until the worker knows the id), the base's entries, the
- * whole snapshot's entries, the removed names. The base's id (0: none) and the
- * changed entries (`name, flags, payload` ...) complete the snapshot (see
- * SnapshotFields); no base and no entries mean an empty context.
+ * pair, plus flags saying which extras follow, in the order of `EXTRAS`.
+ * `baseId` (0: none) and the changed entries (`name, flags, payload` ...)
+ * complete the snapshot (see SnapshotFields); no base and no entries mean an
+ * empty context.
  */
 export const PROTOCOL = 1;
 
-const FLAGS = { module: 1, baseEntries: 2, entries: 4, removed: 8 } as const;
+/** Flags of the header, one per optional part of a message. */
+const FLAG = {
+  /** The module URL and export name the handler id stands for (until the worker knows it). */
+  module: 1,
+  /** Base ids the worker may forget: the pool will never name them again. */
+  forget: 2,
+  /** The base's entries, for a worker that does not hold it. */
+  baseEntries: 4,
+  /** The base's entries are for this task only: the pool no longer keeps that base. */
+  baseOnce: 8,
+  /** The whole snapshot's entries (no base). */
+  entries: 16,
+  /** Names the base has and this snapshot does not. */
+  removed: 32,
+  /** The caller asked for the context as the handler left it (`returnContext`). */
+  returnContext: 64,
+} as const;
+
 /** Handler ids stay below this, flags sit above it. */
 const HANDLER_IDS = 2 ** 20;
 
-export type TaskMessage = readonly unknown[];
-
-export interface DecodedTask {
-  readonly handler: number;
-  readonly module: string | null;
-  readonly exportName: string | null;
-  /** null: an empty context. */
-  readonly snapshot: SnapshotFields | null;
-  readonly task: unknown;
+/** What the pool adds to a task for the worker it was given to. */
+export interface Introductions {
+  /** The module URL and export name of the task's handler id. */
+  readonly module?: readonly [url: string, exportName: string];
+  readonly forget?: readonly number[];
+  readonly baseEntries?: readonly unknown[];
+  /** The base's entries are for this task only. */
+  readonly baseOnce?: boolean;
 }
 
-export function encodeTask(
+/** A message as the worker reads it (absent parts undefined). */
+export interface DecodedTask {
+  readonly handler: number;
+  /** null: an empty context. */
+  readonly snapshot: SnapshotFields | null;
+  readonly returnContext: boolean;
+  readonly task: unknown;
+  readonly module: readonly [url: string, exportName: string] | undefined;
+  readonly forget: readonly number[] | undefined;
+  readonly baseEntries: readonly unknown[] | undefined;
+  readonly baseOnce: boolean;
+}
+
+/**
+ * Writes a task's message into `message`, an empty array: the pool writes it
+ * once when the task is submitted, and again (emptied), with introductions,
+ * when the balancer gives it to a worker that lacks something it names.
+ */
+export function writeTask(
+  message: unknown[],
   handler: number,
-  module: string | null,
-  exportName: string | null,
   snapshot: SnapshotFields | null,
+  returnContext: boolean,
   task: unknown,
-): TaskMessage {
+  introductions: Introductions | undefined,
+): void {
   if (!(handler > 0 && handler < HANDLER_IDS))
     throw new RangeError(`handler id ${handler} out of range`);
-  const message: unknown[] = [0, snapshot?.b ?? 0, task];
-  let flags = 0;
-  if (module !== null) {
-    flags |= FLAGS.module;
-    message.push(module, exportName);
+  message.push(0, snapshot?.baseId ?? 0, task);
+  let flags = returnContext ? FLAG.returnContext : 0;
+  if (introductions?.module !== undefined) {
+    flags |= FLAG.module;
+    message.push(introductions.module[0], introductions.module[1]);
   }
-  if (snapshot?.be !== undefined) {
-    flags |= FLAGS.baseEntries;
-    message.push(snapshot.be);
+  if (introductions?.forget !== undefined) {
+    flags |= FLAG.forget;
+    message.push(introductions.forget);
   }
-  if (snapshot?.e !== undefined) {
-    flags |= FLAGS.entries;
-    message.push(snapshot.e);
+  if (introductions?.baseEntries !== undefined) {
+    flags |= FLAG.baseEntries | (introductions.baseOnce === true ? FLAG.baseOnce : 0);
+    message.push(introductions.baseEntries);
   }
-  if (snapshot?.r !== undefined) {
-    flags |= FLAGS.removed;
-    message.push(snapshot.r);
+  if (snapshot?.entries !== undefined) {
+    flags |= FLAG.entries;
+    message.push(snapshot.entries);
   }
-  for (const item of snapshot?.d ?? []) message.push(item);
+  if (snapshot?.removed !== undefined) {
+    flags |= FLAG.removed;
+    message.push(snapshot.removed);
+  }
+  if (snapshot?.changes !== undefined) for (const item of snapshot.changes) message.push(item);
   message[0] = -(handler + flags * HANDLER_IDS);
-  return message;
 }
 
 /** The task a message carries, or undefined if it is not a ContextPool message. */
@@ -71,50 +107,59 @@ export function decodeTask(message: unknown): DecodedTask | undefined {
   if (!Array.isArray(message) || message.length < 3) return undefined;
   const header = message[0];
   if (!Number.isSafeInteger(header) || header >= 0) return undefined;
-  const handler = -header % HANDLER_IDS;
   const flags = Math.floor(-header / HANDLER_IDS);
   let at = 3;
-  const next = () => message[at++];
-  const module = flags & FLAGS.module ? (next() as string) : null;
-  const exportName = flags & FLAGS.module ? (next() as string) : null;
-  const base = message[1] as number;
-  const be = flags & FLAGS.baseEntries ? (next() as readonly unknown[]) : undefined;
-  const e = flags & FLAGS.entries ? (next() as readonly unknown[]) : undefined;
-  const r = flags & FLAGS.removed ? (next() as readonly string[]) : undefined;
-  const d = at < message.length ? message.slice(at) : undefined;
+  let module: readonly [string, string] | undefined;
+  if (flags & FLAG.module) {
+    module = [message[at] as string, message[at + 1] as string];
+    at += 2;
+  }
+  const forget = flags & FLAG.forget ? (message[at++] as readonly number[]) : undefined;
+  const baseEntries = flags & FLAG.baseEntries ? (message[at++] as readonly unknown[]) : undefined;
+  const entries = flags & FLAG.entries ? (message[at++] as readonly unknown[]) : undefined;
+  const removed = flags & FLAG.removed ? (message[at++] as readonly string[]) : undefined;
+  const baseId = message[1] as number;
   let snapshot: SnapshotFields | null = null;
-  if (base !== 0 || e !== undefined) {
+  if (baseId !== 0 || entries !== undefined) {
     const fields: { -readonly [K in keyof SnapshotFields]: SnapshotFields[K] } = {};
-    if (base !== 0) fields.b = base;
-    if (be !== undefined) fields.be = be;
-    if (e !== undefined) fields.e = e;
-    if (d !== undefined) fields.d = d;
-    if (r !== undefined) fields.r = r;
+    if (baseId !== 0) fields.baseId = baseId;
+    if (entries !== undefined) fields.entries = entries;
+    if (at < message.length) fields.changes = message.slice(at);
+    if (removed !== undefined) fields.removed = removed;
     snapshot = fields;
   }
-  return { handler, module, exportName, snapshot, task: message[2] };
+  return {
+    handler: -header % HANDLER_IDS,
+    snapshot,
+    returnContext: (flags & FLAG.returnContext) !== 0,
+    task: message[2],
+    module,
+    forget,
+    baseEntries,
+    baseOnce: (flags & FLAG.baseOnce) !== 0,
+  };
 }
 
-/**
- * Thrown by a worker that lacks what a task names (its handler or its base)
- * before running anything: the pool sends the task again with them.
- */
-export interface Miss {
-  readonly cvMiss: number;
+/** What a `returnContext` task resolves with in the worker: its result and its context's snapshot. */
+export interface ResultWithContext {
+  readonly cvResult: number;
+  readonly result: unknown;
+  readonly context: unknown;
 }
 
-export const MISS: Miss = { cvMiss: PROTOCOL };
+/** The reply of a `returnContext` task: the worker's result and its context's snapshot. */
+export function resultWithContext(result: unknown, context: unknown): ResultWithContext {
+  return { cvResult: PROTOCOL, result, context };
+}
 
-export function isMiss(value: unknown): value is Miss {
+/** Whether a reply is a `returnContext` task's (anything else is a plain result). */
+export function isResultWithContext(value: unknown): value is ResultWithContext {
   return (
     typeof value === 'object' &&
     value !== null &&
-    (value as { cvMiss?: unknown }).cvMiss === PROTOCOL
+    (value as { cvResult?: unknown }).cvResult === PROTOCOL
   );
 }
-
-/** Results are the task's own business: only the walk's safety limits apply. */
-const UNLIMITED: Limits = { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 1000 };
 
 const TRANSFERABLE = Symbol.for('Piscina.transferable');
 const VALUE = Symbol.for('Piscina.valueOf');
@@ -134,33 +179,4 @@ export function unwrapMovable(
   const record = value as Record<symbol, unknown>;
   const transfer = record[TRANSFERABLE];
   return { value: record[VALUE], transferList: Array.isArray(transfer) ? transfer : [transfer] };
-}
-
-/**
- * Refuses, before piscina posts it, a result that structured clone would
- * reject: posting it would crash the worker and every task on it.
- */
-export function checkResult(result: unknown): void {
-  if (typeof result !== 'object' || result === null) {
-    if (typeof result !== 'function' && typeof result !== 'symbol') return;
-  }
-  const movable = unwrapMovable(result);
-  const refusal = whyUnsendable(movable === undefined ? result : movable.value);
-  if (refusal !== undefined) {
-    throw new ContextPoolError(
-      'ERR_TASK_RESULT',
-      `The task's result cannot be sent back to the caller: ${refusal}`,
-    );
-  }
-}
-
-/** What in `value` structured clone would refuse, as "the value at .path is ...", if anything. */
-export function whyUnsendable(value: unknown): string | undefined {
-  try {
-    walkValue(value, UNLIMITED, 'clone', false);
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof Refusal)) throw error;
-    return `the value${error.path ? ` at ${error.path}` : ''} ${error.reason}`;
-  }
 }

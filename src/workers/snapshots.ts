@@ -1,7 +1,7 @@
 import { Context } from '../context/index.js';
 import {
+  arrivedCopyOf,
   type ContextState,
-  copyOf,
   type Hamt,
   type HashedKey,
   hamtDiff,
@@ -14,9 +14,12 @@ import {
   applyChanges,
   contextFromEntries,
   ENTRY_FLAG,
+  type EncodedEntries,
+  encodeCarried,
   encodeEntries,
   encodeValue,
   entryBytes,
+  LIST_OVERHEAD,
   type Limits,
   readEntries,
 } from '../serialization/internal.js';
@@ -25,34 +28,45 @@ import {
  * How a task's context travels. Encoding and cloning a whole snapshot for
  * every task would cost more than the task's trip itself, so each worker
  * keeps *bases*: snapshots whose values are all primitives or deep-frozen
- * data (safe to share between tasks). A task then carries a base's id and
- * only the entries that differ from it; the first task with a new base also
- * carries the base. A worker that lacks the base (started later, or evicted
- * it) answers with a miss and the pool sends the task again with the base.
- * A snapshot holding mutable values travels whole, so every task gets its
- * own copies.
+ * data (safe to share between tasks). A task then names a base and carries
+ * only the entries that differ from it. The pool knows which bases each
+ * worker holds and adds a base's entries to a task given to a worker that
+ * lacks it (dispatch.ts), so a worker never misses one. A snapshot holding
+ * mutable values travels whole, so every task gets its own copies.
  */
 export interface SnapshotFields {
   /** The whole snapshot's entries: nothing cached. */
-  readonly e?: readonly unknown[];
+  readonly entries?: readonly unknown[];
   /** The id of the base the rest is relative to. */
-  readonly b?: number;
-  /** The base's entries, for a worker that does not have it yet. */
-  readonly be?: readonly unknown[];
+  readonly baseId?: number;
   /** Entries that differ from the base (`name, flags, payload` ...). */
-  readonly d?: readonly unknown[];
+  readonly changes?: readonly unknown[];
   /** Names the base has and this snapshot does not. */
-  readonly r?: readonly string[];
+  readonly removed?: readonly string[];
 }
 
-interface Base {
+/** A task's snapshot fields, with the base they name (the pool adds its entries where needed). */
+export interface OutgoingSnapshot {
+  readonly fields: SnapshotFields;
+  readonly base: SentBase | undefined;
+}
+
+/** What the dispatcher needs of a base: its id, its entries, and whether the sender still keeps it. */
+export interface SentBase {
   readonly id: number;
+  readonly entries: readonly unknown[];
+  /** No later task names it: workers may forget it. */
+  readonly retired: boolean;
+}
+
+interface Base extends SentBase {
   readonly map: Hamt;
   readonly size: number;
   readonly pending: Pending | null;
   readonly entries: readonly unknown[];
   readonly owners: ReadonlyMap<string, VarState>;
   readonly bytes: number;
+  retired: boolean;
 }
 
 /** More differences than this, and a snapshot becomes a base of its own. */
@@ -60,29 +74,49 @@ const MAX_CHANGES = 8;
 /** Bases a pool diffs against, most recent first. */
 const BASES_KEPT = 4;
 
+/**
+ * The main side: the snapshot fields of each task, against the few bases it
+ * keeps (most recently used first); a base pushed out is retired for good.
+ */
 export class SnapshotSender {
   readonly #limits: Limits;
   readonly #bases: Base[] = [];
+  readonly #onRetire: (id: number) => void;
   #nextId = 1;
 
-  constructor(limits: Limits) {
+  /** `onRetire(id)`: the base `id` is dropped here, and no later task will name it. */
+  constructor(limits: Limits, onRetire: (id: number) => void) {
     this.#limits = limits;
+    this.#onRetire = onRetire;
   }
 
-  /** The snapshot fields of a task that runs in a copy of `ctx`. */
-  fieldsFor(ctx: ContextState): SnapshotFields {
+  /**
+   * The snapshot fields of a task that runs in a copy of `ctx`. What the
+   * calling code carries (stores, OpenTelemetry) changes with every call: it
+   * travels beside the context's own entries, as changes, never in a base.
+   */
+  snapshotFor(ctx: ContextState): OutgoingSnapshot {
     const view = viewOf(ctx);
+    const carried = encodeCarried(this.#limits);
     for (const base of this.#bases) {
       // A base of another size cannot be a few changes away: no diff needed.
       if (base.pending !== view.pending || Math.abs(base.size - view.size) > MAX_CHANGES) continue;
+      if (carried !== null && !fitsBeside(base, carried, this.#limits)) continue;
       const delta = this.#deltaFrom(base, view.map);
       if (delta !== undefined) {
         this.#promote(base);
-        return delta;
+        return { fields: withCarried(delta, carried), base };
       }
     }
-    const encoded = encodeEntries(ctx, 'structured', this.#limits);
-    if (!encoded.cacheable) return { e: encoded.entries };
+    const encoded = encodeEntries(ctx, 'structured', this.#limits, false);
+    if (carried !== null && !fitsBeside(encoded, carried, this.#limits)) {
+      // A name both carry, or too large together: the whole encoding says which.
+      encodeEntries(ctx, 'structured', this.#limits);
+    }
+    if (!encoded.cacheable) {
+      const entries = carried === null ? encoded.entries : [...encoded.entries, ...carried.entries];
+      return { fields: { entries }, base: undefined };
+    }
     const base: Base = {
       id: this.#nextId++,
       map: view.map,
@@ -91,19 +125,14 @@ export class SnapshotSender {
       entries: encoded.entries,
       owners: ownersOf(view.map),
       bytes: encoded.bytes,
+      retired: false,
     };
     this.#bases.unshift(base);
-    this.#bases.length = Math.min(this.#bases.length, BASES_KEPT);
-    return { b: base.id, be: base.entries };
-  }
-
-  /** The same fields with the base included, for a worker that missed it. */
-  withBase(fields: SnapshotFields, ctx: ContextState): SnapshotFields {
-    if (fields.b === undefined || fields.be !== undefined) return fields;
-    const base = this.#bases.find((candidate) => candidate.id === fields.b);
-    if (base !== undefined) return { ...fields, be: base.entries };
-    // The base is gone here too: send the whole snapshot.
-    return { e: encodeEntries(ctx, 'structured', this.#limits).entries };
+    for (const old of this.#bases.splice(BASES_KEPT)) {
+      old.retired = true;
+      this.#onRetire(old.id);
+    }
+    return { fields: withCarried({ baseId: base.id }, carried), base };
   }
 
   #promote(base: Base): void {
@@ -117,33 +146,33 @@ export class SnapshotSender {
    * codec's), or anything the whole encoding would refuse (it will say why).
    */
   #deltaFrom(base: Base, map: Hamt): SnapshotFields | undefined {
-    const changed: Array<[VarState, unknown]> = [];
+    // Changed vars and their values side by side, then removed vars: at most
+    // MAX_CHANGES of them, so plain arrays and linear scans beat sets here.
+    const changed: unknown[] = [];
     const removed: VarState[] = [];
     const tooMany = hamtDiff(
       base.map,
       map,
       (key, value) => {
-        const variable = key as VarState;
-        if (variable._propagate) changed.push([variable, value]);
-        return changed.length + removed.length > MAX_CHANGES;
+        if ((key as VarState)._propagate) changed.push(key, value);
+        return changed.length / 2 + removed.length > MAX_CHANGES;
       },
       (key: HashedKey) => {
-        const variable = key as VarState;
-        if (variable._propagate) removed.push(variable);
-        return changed.length + removed.length > MAX_CHANGES;
+        if ((key as VarState)._propagate) removed.push(key as VarState);
+        return changed.length / 2 + removed.length > MAX_CHANGES;
       },
     );
     if (tooMany) return undefined;
-    if (changed.length === 0 && removed.length === 0) return { b: base.id };
-    const d: unknown[] = [];
+    if (changed.length === 0 && removed.length === 0) return { baseId: base.id };
+    const changes: unknown[] = [];
     let bytes = base.bytes;
-    const names = new Set<string>();
-    for (const [variable, value] of changed) {
+    for (let i = 0; i < changed.length; i += 2) {
+      const variable = changed[i] as VarState;
+      const value = changed[i + 1];
       const name = variable._name;
+      if (variable._codec !== undefined || hasName(changes, name)) return undefined;
       const owner = base.owners.get(name);
-      if (variable._codec !== undefined || names.has(name)) return undefined;
       if (owner !== undefined && owner !== variable && !removed.includes(owner)) return undefined;
-      names.add(name);
       let encoded: ReturnType<typeof encodeValue>;
       try {
         encoded = encodeValue(value, 'structured', this.#limits);
@@ -154,15 +183,46 @@ export class SnapshotSender {
         typeof value !== 'object' || value === null || (encoded.flags & ENTRY_FLAG.frozen) !== 0;
       if (!cacheable) return undefined;
       bytes += entryBytes(name, encoded.bytes);
-      d.push(name, encoded.flags, encoded.payload);
+      changes.push(name, encoded.flags, encoded.payload);
     }
     if (bytes > this.#limits.maxBytes) return undefined;
-    return {
-      b: base.id,
-      ...(d.length > 0 ? { d } : {}),
-      ...(removed.length > 0 ? { r: removed.map((variable) => variable._name) } : {}),
+    const fields: { -readonly [K in keyof SnapshotFields]: SnapshotFields[K] } = {
+      baseId: base.id,
     };
+    if (changes.length > 0) fields.changes = changes;
+    if (removed.length > 0) fields.removed = removed.map((variable) => variable._name);
+    return fields;
   }
+}
+
+/**
+ * Whether carried entries may travel beside a base's (or a context's) own:
+ * no name in both, and within maxBytes together (a delta's few changes are
+ * checked again with it).
+ */
+function fitsBeside(
+  own: { readonly entries: readonly unknown[]; readonly bytes: number },
+  carried: EncodedEntries,
+  limits: Limits,
+): boolean {
+  if (own.bytes + carried.bytes - LIST_OVERHEAD > limits.maxBytes) return false;
+  for (let i = 0; i < carried.entries.length; i += 3) {
+    if (hasName(own.entries, carried.entries[i] as string)) return false;
+  }
+  return true;
+}
+
+/** `fields` with the carried entries added to its changes. */
+function withCarried(fields: SnapshotFields, carried: EncodedEntries | null): SnapshotFields {
+  if (carried === null) return fields;
+  const changes = fields.changes === undefined ? carried.entries : [...fields.changes, ...carried.entries];
+  return { ...fields, changes };
+}
+
+/** Whether `changes` (`name, flags, payload` ...) already names `name`. */
+function hasName(changes: readonly unknown[], name: string): boolean {
+  for (let i = 0; i < changes.length; i += 3) if (changes[i] === name) return true;
+  return false;
 }
 
 function ownersOf(map: Hamt): Map<string, VarState> {
@@ -174,49 +234,76 @@ function ownersOf(map: Hamt): Map<string, VarState> {
   return owners;
 }
 
-/** Bases a worker keeps, least recently used first out. */
-const BASES_CACHED = 32;
+/** A base as a worker holds it: its entries, decoded at first use. */
+interface HeldBase {
+  readonly entries: readonly unknown[];
+  context: Context | undefined;
+  /** The `declarations` count when it was decoded. */
+  declarations: number;
+}
 
-/** The worker side: rebuilds each task's context from the fields, keeping bases. */
+/**
+ * The worker side: keeps the bases the pool sends (and forgets those it is
+ * told to), and rebuilds each task's context from its fields.
+ */
 export class SnapshotReceiver {
-  readonly #bases = new Map<number, Context>();
+  readonly #bases = new Map<number, HeldBase>();
   readonly #limits: Limits;
+  readonly #declarations: () => number;
 
-  constructor(limits: Limits) {
+  /**
+   * `declarations()` counts the modules that declared vars here so far: a
+   * base decoded before a module declared a second var of one of its names
+   * is decoded again, so that it is refused as a fresh one would be.
+   */
+  constructor(limits: Limits, declarations: () => number) {
     this.#limits = limits;
+    this.#declarations = declarations;
+  }
+
+  /** Keeps a base's entries (decoded at first use, when the task's module has declared its vars). */
+  keep(id: number, entries: readonly unknown[]): void {
+    this.#bases.set(id, { entries, context: undefined, declarations: -1 });
+  }
+
+  forget(ids: readonly number[]): void {
+    for (const id of ids) this.#bases.delete(id);
   }
 
   /**
-   * A fresh Context for one task (an empty one for null fields), or undefined
-   * when the fields name a base this worker does not have. Only this package
-   * writes these fields, and its main side enforced the limits: payloads are
-   * decoded without a second walk.
+   * A fresh Context for one task (an empty one for null fields). `baseOnce`:
+   * the entries of a base this task alone uses. Only this package writes
+   * these fields, and its main side enforced the limits: payloads are decoded
+   * without a second walk.
    */
-  contextFor(fields: SnapshotFields | null): Context | undefined {
+  contextFor(fields: SnapshotFields | null, baseOnce: readonly unknown[] | undefined): Context {
     if (fields === null) return new Context();
-    if (fields.b === undefined) {
-      return contextFromEntries(readEntries(fields.e ?? [], this.#limits, 'none'));
-    }
-    const id = fields.b;
-    let base = this.#bases.get(id);
-    if (base === undefined) {
-      if (fields.be === undefined) return undefined;
-      base = contextFromEntries(readEntries(fields.be, this.#limits, 'none'));
-      if (this.#bases.size >= BASES_CACHED)
-        this.#bases.delete(this.#bases.keys().next().value as number);
-    } else {
-      this.#bases.delete(id);
-    }
-    this.#bases.set(id, base);
-    // The base's values are primitives or deep-frozen: the copy may share them.
-    const ctx = copyOf(base);
-    if (fields.d !== undefined || fields.r !== undefined) {
+    if (fields.baseId === undefined) return this.#decode(fields.entries ?? []);
+    const ctx = arrivedCopyOf(baseOnce === undefined ? this.#base(fields.baseId) : this.#decode(baseOnce));
+    if (fields.changes !== undefined || fields.removed !== undefined) {
       applyChanges(
         ctx,
-        fields.d === undefined ? [] : readEntries(fields.d, this.#limits, 'none'),
-        fields.r ?? [],
+        fields.changes === undefined ? [] : readEntries(fields.changes, this.#limits, 'none'),
+        fields.removed ?? [],
       );
     }
     return ctx;
+  }
+
+  #base(id: number): Context {
+    const held = this.#bases.get(id);
+    // The pool sends every base with the first task that names it here.
+    if (held === undefined) throw new Error(`internal: base ${id} was never sent to this worker`);
+    const declarations = this.#declarations();
+    if (held.context === undefined || held.declarations !== declarations) {
+      held.context = this.#decode(held.entries);
+      held.declarations = declarations;
+    }
+    // The base's values are primitives or deep-frozen: the copy may share them.
+    return held.context;
+  }
+
+  #decode(entries: readonly unknown[]): Context {
+    return contextFromEntries(readEntries(entries, this.#limits, 'none'));
   }
 }

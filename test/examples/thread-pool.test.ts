@@ -5,15 +5,19 @@ import { expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-it('the thread-pool example (npm start) answers every request and every worker log line carries its request id', async () => {
+it('the thread-pool example (npm start): bare piscina loses the request id, ContextPool carries it to every log line', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['examples/thread-pool/run.mjs', '--requests', '200', '--concurrency', '50'],
+    ['examples/thread-pool/run.mjs', '--requests', '100', '--concurrency', '16'],
     { cwd: root },
   );
-  expect(stdout).toContain('OK: all 200 log lines carry the request id of their response.');
-  expect(stdout).toMatch(/log lines matching their response\s*│\s*200/);
-  expect(stdout).toMatch(
-    /\[request req-\d+\] \[(acme|globex|initech)\/user-\d+\] hashed a password/,
+  expect(stdout).toContain(
+    'OK: with ContextPool all 100 log lines carry the request id of their response; with bare piscina 0 do.',
   );
+  expect(stdout).toMatch(/log lines with their own request id\s*│\s*0\s*│\s*100/);
+  expect(stdout).toMatch(/\[request \(none\)\] \[public\/anonymous\] hashed a password/);
+  expect(stdout).toMatch(
+    /\[request (req-\d+|[\da-f-]{36})\] \[(acme|globex|initech)\/user-\d+\] hashed a password/,
+  );
+  expect(stdout).toMatch(/hashing \(in the worker\)/);
 });

@@ -1,56 +1,84 @@
 // The worker side of the snapshot protocol, driven with hand-made fields, so
-// names can arrive before the vars that declare them.
+// names can arrive before the vars that declare them; and once through real
+// workers, for twin vars declared after a base was cached.
 import { describe, expect, it } from 'vitest';
+import { Context as BuiltContext, ContextVar as BuiltVar } from '../../dist/index.js';
+import { ContextPool } from '../../dist/workers/index.js';
 import { Context, ContextVar } from '../../src/index.js';
 import { serializeContext } from '../../src/serialization/index.js';
 import { limitsFor } from '../../src/serialization/options.js';
 import { SnapshotReceiver, SnapshotSender } from '../../src/workers/snapshots.js';
+import { fixture } from './support.js';
 
 const limits = limitsFor('structured', {});
 let unique = 0;
 const fresh = (prefix: string) => `${prefix}_${++unique}`;
 
+let declarations = 0;
+const receiverFor = () => new SnapshotReceiver(limits, () => declarations);
+const noRetire = () => {};
+
 function contextOf(
   receiver: SnapshotReceiver,
   fields: Parameters<SnapshotReceiver['contextFor']>[0],
 ): Context {
-  const ctx = receiver.contextFor(fields);
-  if (ctx === undefined) throw new Error('unexpected miss');
-  return ctx;
+  return receiver.contextFor(fields, undefined);
 }
 
 describe('SnapshotReceiver', () => {
   it('applies removals before changes: a name that moved to another var keeps its new value', () => {
     const name = fresh('moved');
-    const receiver = new SnapshotReceiver(limits);
-    contextOf(receiver, { b: 1, be: [name, 0, 'a'] });
+    const receiver = receiverFor();
+    receiver.keep(1, [name, 0, 'a']);
+    contextOf(receiver, { baseId: 1 });
     const declared = new ContextVar<string>(name);
-    const ctx = contextOf(receiver, { b: 1, d: [name, 0, 'b'], r: [name] });
+    const ctx = contextOf(receiver, { baseId: 1, changes: [name, 0, 'b'], removed: [name] });
     expect(ctx.get(declared)).toBe('b');
   });
 
   it('drops the pending entry a base kept from before the var was declared', () => {
     const name = fresh('late');
-    const receiver = new SnapshotReceiver(limits);
-    contextOf(receiver, { b: 7, be: [name, 0, 'from-base'] });
+    const receiver = receiverFor();
+    receiver.keep(7, [name, 0, 'from-base']);
+    contextOf(receiver, { baseId: 7 });
     const late = new ContextVar<string>(name, { default: 'unset' });
-    const removed = contextOf(receiver, { b: 7, r: [name] });
+    const removed = contextOf(receiver, { baseId: 7, removed: [name] });
     expect(removed.run(() => late.get())).toBe('unset');
-    const changed = contextOf(receiver, { b: 7, d: [name, 0, 'changed'] });
+    const changed = contextOf(receiver, { baseId: 7, changes: [name, 0, 'changed'] });
     expect(changed.get(late)).toBe('changed');
     // One entry for the name, not a var entry beside a stale pending one.
     expect(() => serializeContext(changed)).not.toThrow();
   });
 
-  it('answers a miss for a base it does not have, and builds it when the base comes along', () => {
-    const name = fresh('missing');
-    const receiver = new SnapshotReceiver(limits);
-    expect(receiver.contextFor({ b: 3, d: [name, 0, 'x'] })).toBeUndefined();
+  it('keeps the bases it is given until told to forget them, and uses a one-off base without keeping it', () => {
+    const name = fresh('kept');
+    const receiver = receiverFor();
     const v = new ContextVar<string>(name);
-    expect(contextOf(receiver, { b: 3, be: [name, 0, 'base'], d: [name, 0, 'x'] }).get(v)).toBe(
-      'x',
-    );
-    expect(contextOf(receiver, { b: 3 }).get(v)).toBe('base');
+    receiver.keep(3, [name, 0, 'base']);
+    expect(contextOf(receiver, { baseId: 3, changes: [name, 0, 'x'] }).get(v)).toBe('x');
+    expect(contextOf(receiver, { baseId: 3 }).get(v)).toBe('base');
+    receiver.forget([3]);
+    expect(() => contextOf(receiver, { baseId: 3 })).toThrow(/never sent/);
+    expect(receiver.contextFor({ baseId: 4 }, [name, 0, 'once']).get(v)).toBe('once');
+    expect(() => contextOf(receiver, { baseId: 4 })).toThrow(/never sent/);
+  });
+
+  it('refuses a kept base the same way whether or not the task changed it, once a twin var is declared', () => {
+    const name = fresh('twin');
+    const receiver = receiverFor();
+    new ContextVar<string>(name);
+    receiver.keep(5, [name, 0, 'base']);
+    contextOf(receiver, { baseId: 5 });
+    // A module loaded later declares a second propagating var with the same name.
+    const twin = new ContextVar<string>(name);
+    declarations++;
+    const unchanged = () => contextOf(receiver, { baseId: 5 });
+    const changed = () => contextOf(receiver, { baseId: 5, changes: [name, 0, 'x'] });
+    for (const attempt of [unchanged, changed]) {
+      expect(attempt).toThrow(expect.objectContaining({ code: 'ERR_CONTEXT_DESERIALIZE' }));
+      expect(attempt).toThrow(new RegExp(name));
+    }
+    expect(twin.name).toBe(name);
   });
 });
 
@@ -58,31 +86,62 @@ describe('SnapshotSender', () => {
   it('sends a delta against a recent base, and the whole snapshot when values are mutable', () => {
     const a = new ContextVar<string>(fresh('a'));
     const b = new ContextVar<unknown>(fresh('b'));
-    const sender = new SnapshotSender(limits);
+    const sender = new SnapshotSender(limits, noRetire);
     const base = new Context();
     base.run(() => a.set('1'));
-    expect(sender.fieldsFor(base)).toMatchObject({ b: 1, be: [a.name, 0, '1'] });
+    const first = sender.snapshotFor(base);
+    expect(first.fields).toEqual({ baseId: 1 });
+    expect(first.base?.entries).toEqual([a.name, 0, '1']);
     const next = base.copy();
     next.run(() => a.set('2'));
-    expect(sender.fieldsFor(next)).toEqual({ b: 1, d: [a.name, 0, '2'] });
+    expect(sender.snapshotFor(next).fields).toEqual({ baseId: 1, changes: [a.name, 0, '2'] });
     next.run(() => b.set({ mutable: true }));
-    expect(sender.fieldsFor(next)).toHaveProperty('e');
+    expect(sender.snapshotFor(next)).toMatchObject({
+      fields: { entries: expect.any(Array) },
+      base: undefined,
+    });
   });
 
-  it('after its base is gone, resends the snapshot it is given', () => {
-    const v = new ContextVar<string>(fresh('evicted'));
-    const sender = new SnapshotSender(limits);
-    const ctx = new Context();
-    ctx.run(() => v.set('first'));
-    const fields = sender.fieldsFor(ctx);
-    // Four contexts far from it (and from each other) become the four bases kept.
-    for (let i = 0; i < 4; i++) {
-      const other = new Context();
-      other.run(() => {
+  it('retires the oldest base when a fifth arrives, and says so', () => {
+    const retired: number[] = [];
+    const sender = new SnapshotSender(limits, (id) => retired.push(id));
+    const bases = [];
+    // Five contexts far from each other become five bases; four are kept.
+    for (let i = 0; i < 5; i++) {
+      const ctx = new Context();
+      ctx.run(() => {
         for (let j = 0; j < 10 * (i + 2); j++) new ContextVar<number>(fresh('filler')).set(j);
       });
-      expect(sender.fieldsFor(other)).toHaveProperty('be');
+      bases.push(sender.snapshotFor(ctx).base);
     }
-    expect(sender.withBase({ b: fields.b as number }, ctx)).toEqual({ e: [v.name, 0, 'first'] });
+    expect(retired).toEqual([1]);
+    expect(bases.map((base) => base?.retired)).toEqual([true, false, false, false, false]);
+  });
+});
+
+describe('twin vars in a worker', () => {
+  it('refuses a cached base the same way, changed or not, once a later module declares a twin', async () => {
+    const pool = new ContextPool({ filename: fixture('twin-a.mjs'), maxThreads: 1, minThreads: 1 });
+    try {
+      const twin = new BuiltVar<string>('twin_name');
+      const ctx = new BuiltContext();
+      ctx.run(() => twin.set('from-main'));
+      const changed = ctx.copy();
+      changed.run(() => twin.set('changed'));
+      expect(await pool.runInContext(undefined, { context: ctx })).toBe('from-main');
+      // A second module declares another propagating var with the same name.
+      await expect(
+        pool.runInContext(undefined, { context: ctx, filename: fixture('twin-b.mjs') }),
+      ).rejects.toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE' });
+      for (const context of [ctx, changed]) {
+        const error = (await pool
+          .runInContext(undefined, { context })
+          .catch((e: unknown) => e)) as Error;
+        expect(error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE' });
+        expect(error.message).toContain("'twin_name'");
+      }
+    } finally {
+      await pool.destroy();
+    }
   });
 });

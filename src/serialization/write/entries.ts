@@ -60,18 +60,21 @@ function isStructuredPrimitive(value: unknown): boolean {
 }
 
 /**
- * Encodes the propagating entries of `ctx` (ordinary and pending) for
- * `format`, refusing before anything leaves: a value that cannot be carried
- * or exceeds `limits` (naming the var and path), a failing codec, or two
- * propagating vars with one name.
+ * Encodes the propagating entries of `ctx` (ordinary and pending) and what
+ * the calling code carries (stores, OpenTelemetry) for `format`, refusing
+ * before anything leaves: a value that cannot be carried or exceeds `limits`
+ * (naming the var or store and the path), a failing codec, or two entries
+ * with one name. `withCarried: false` leaves the carried entries out, for a
+ * caller that sends them apart (`encodeCarried`).
  */
 export function encodeEntries(
   ctx: ContextState,
   format: SnapshotFormat,
   limits: Limits,
+  withCarried = true,
 ): EncodedEntries {
   const { map, pending } = viewOf(ctx);
-  const captured = captureCarried();
+  const captured = withCarried ? captureCarried() : null;
   const cached = map === null || captured !== null ? undefined : contextCache[format].get(map);
   if (cached !== undefined && cached.pending === pending && fits(cached.encoded, limits)) {
     return cached.encoded;
@@ -90,8 +93,22 @@ export function encodeEntries(
   return encoded;
 }
 
+/**
+ * What the calling code carries, encoded as structured entries (`name,
+ * flags, payload` each), or null when it carries nothing: for a sender that
+ * keeps a context's own entries apart from these, which change with every
+ * call. Refused as `encodeEntries` refuses.
+ */
+export function encodeCarried(limits: Limits): EncodedEntries | null {
+  const captured = captureCarried();
+  if (captured === null) return null;
+  const builder = new EntriesBuilder('structured', limits);
+  for (const [name, entry] of captured) builder.addCarried(name, entry);
+  return builder.finish();
+}
+
 /** What each carried entry holds in the code running now, by name; null for nothing. */
-export function captureCarried(): Map<string, PendingEntry> | null {
+function captureCarried(): Map<string, PendingEntry> | null {
   let captured: Map<string, PendingEntry> | null = null;
   for (const carried of carriedEntries()) {
     let entry: PendingEntry | undefined;
