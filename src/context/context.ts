@@ -225,11 +225,7 @@ export function enter<A extends unknown[], R>(
   outer._entered = true;
   try {
     if (ctx._arrived && state.carried.size > 0) {
-      return restoringCarried(
-        ctx._pending,
-        () => als.run(ctx, fn, ...args),
-        keepCurrentCarried,
-      );
+      return restoringCarried(ctx._pending, () => als.run(ctx, fn, ...args), keepCurrentCarried);
     }
     // Spreading an empty rest array through here costs more than als.run itself.
     return args.length === 0 ? als.run(ctx, fn as () => R) : als.run(ctx, fn, ...args);

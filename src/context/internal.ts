@@ -18,9 +18,9 @@ export {
   current,
   decodeArrived,
   eraseEntry,
+  runKeepingCurrentCarried,
   setEntry,
   setPending,
-  runKeepingCurrentCarried,
   viewOf,
 } from './context.js';
 export {

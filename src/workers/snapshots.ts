@@ -215,7 +215,8 @@ function fitsBeside(
 /** `fields` with the carried entries added to its changes. */
 function withCarried(fields: SnapshotFields, carried: EncodedEntries | null): SnapshotFields {
   if (carried === null) return fields;
-  const changes = fields.changes === undefined ? carried.entries : [...fields.changes, ...carried.entries];
+  const changes =
+    fields.changes === undefined ? carried.entries : [...fields.changes, ...carried.entries];
   return { ...fields, changes };
 }
 
@@ -279,7 +280,9 @@ export class SnapshotReceiver {
   contextFor(fields: SnapshotFields | null, baseOnce: readonly unknown[] | undefined): Context {
     if (fields === null) return new Context();
     if (fields.baseId === undefined) return this.#decode(fields.entries ?? []);
-    const ctx = arrivedCopyOf(baseOnce === undefined ? this.#base(fields.baseId) : this.#decode(baseOnce));
+    const ctx = arrivedCopyOf(
+      baseOnce === undefined ? this.#base(fields.baseId) : this.#decode(baseOnce),
+    );
     if (fields.changes !== undefined || fields.removed !== undefined) {
       applyChanges(
         ctx,

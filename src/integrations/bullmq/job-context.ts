@@ -88,10 +88,7 @@ function refusal(job: unknown, cause: unknown): ContextSerializationError {
  * the code around the job already carries wins over what arrived, so the
  * span bullmq-otel made active around the job stays the processor's parent.
  */
-export function jobRunner(
-  { read }: CheckedJobContextOptions,
-  keepCurrent = false,
-): JobRunner {
+export function jobRunner({ read }: CheckedJobContextOptions, keepCurrent = false): JobRunner {
   return (job, call) => {
     const { snapshot } = splitMetadata(metadataOf(job));
     let context: Context;

@@ -1,0 +1,104 @@
+// Carried stores and OpenTelemetry through a real ContextPool: each task
+// runs inside the stores and the trace of the code that sent it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, trace } from '@opentelemetry/api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ContextSerializationError, ContextVar, carry, createTask } from '../../dist/index.js';
+import { carryOpenTelemetry } from '../../dist/integrations/otel/index.js';
+import { startTracing } from '../../examples/shared/tracing.mjs';
+import { rejectionOf } from '../support/errors.js';
+import { fixture, poolsFor } from './support.js';
+
+const requestId = new ContextVar<string>('request_id', { default: 'none' });
+const store = new AsyncLocalStorage<Record<string, unknown>>();
+const stops = [
+  carry(store, {
+    name: 'pool.request',
+    codec: { encode: (v) => v, decode: (v) => v as Record<string, unknown> },
+  }),
+  carryOpenTelemetry(),
+];
+afterAll(() => {
+  for (const stop of stops) stop();
+});
+const tracer = startTracing('main', () => undefined);
+const pool = poolsFor({ filename: fixture('carried.mjs'), maxThreads: 2 });
+
+interface Seen {
+  requestId: string;
+  store: Record<string, unknown> | null;
+  traceId: string | null;
+  spanId: string | null;
+}
+
+describe('through runInContext', () => {
+  it('each of 300 concurrent tasks runs in its own store, var and trace, never mixed', async () => {
+    const workers = pool();
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        createTask(() => {
+          requestId.set(`r-${i}`);
+          // Every third task carries no store: deltas with and without carried entries mix.
+          const send = () =>
+            tracer.startActiveSpan(`request ${i}`, async (span) => {
+              const got = (await workers.runInContext(null, { name: 'seen' })) as Seen;
+              span.end();
+              return {
+                got,
+                spanId: span.spanContext().spanId,
+                traceId: span.spanContext().traceId,
+              };
+            });
+          return i % 3 === 0 ? send() : store.run({ user: `u-${i}` }, send);
+        }),
+      ),
+    );
+    results.forEach(({ got, spanId, traceId }, i) => {
+      expect(got.requestId).toBe(`r-${i}`);
+      expect(got.store).toEqual(i % 3 === 0 ? null : { user: `u-${i}`, decodedIn: 'worker' });
+      expect(got.traceId).toBe(traceId);
+      expect(got.spanId).toBe(spanId);
+    });
+  });
+
+  it("a span a task starts is exported by the worker as a child of the caller's span", async () => {
+    const workers = pool();
+    const exported = new Promise<{ parentSpanId: string; traceId: string }>((resolve) =>
+      workers.on('message', (message: { span?: { parentSpanId: string; traceId: string } }) => {
+        if (message.span !== undefined) resolve(message.span);
+      }),
+    );
+    const caller = await tracer.startActiveSpan('caller', async (span) => {
+      await workers.runInContext(null, { name: 'traced' });
+      span.end();
+      return span.spanContext();
+    });
+    expect(await exported).toMatchObject({ parentSpanId: caller.spanId, traceId: caller.traceId });
+  });
+
+  it('a store whose codec refuses what arrived rejects that task alone, and the worker goes on', async () => {
+    const workers = pool({ maxThreads: 1 });
+    const error = await store.run({ poison: true }, () =>
+      rejectionOf(workers.runInContext(null, { name: 'seen' })),
+    );
+    expect(error).toBeInstanceOf(ContextSerializationError);
+    expect((error as ContextSerializationError).code).toBe('ERR_CONTEXT_DESERIALIZE');
+    expect((error as Error).message).toContain('pool.request');
+    const after = (await store.run({ user: 'next' }, () =>
+      workers.runInContext(null, { name: 'seen' }),
+    )) as Seen;
+    expect(after.store).toEqual({ user: 'next', decodedIn: 'worker' });
+  });
+});
+
+it('pool.run carries neither stores nor the trace (a new thread starts empty)', async () => {
+  const got = (await tracer.startActiveSpan('caller', (span) =>
+    store.run({ user: 'u' }, async () => {
+      const result = await pool().run(null, { name: 'seen' });
+      span.end();
+      return result;
+    }),
+  )) as Seen;
+  expect(got).toEqual({ requestId: 'none', store: null, traceId: null, spanId: null });
+  expect(trace.getSpanContext(context.active())).toBeUndefined();
+});
