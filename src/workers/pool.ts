@@ -7,6 +7,7 @@ import { checkContext, copyOf, invalidArgType, withCode } from '../context/inter
 import { deserializeContext, type StructuredSnapshot } from '../serialization/index.js';
 import { Dispatcher, factsOf, type LoadBalancer, leastBusy, type TaskMessage } from './dispatch.js';
 import { poolFailure } from './errors.js';
+import { FlushRequests } from './flush.js';
 import { isResultWithContext, unwrapMovable } from './protocol.js';
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
@@ -70,6 +71,12 @@ export const CONTEXT_POOL_DEFAULTS = {
   atomics: 'async',
 } as const satisfies Partial<PiscinaOptions>;
 
+/**
+ * How long close and destroy wait for workers to flush their spans: a worker
+ * busy with a long task, or parked by `atomics: 'sync'`, does not answer.
+ */
+const FLUSH_TIMEOUT_MS = 1000;
+
 const ENTRY = new URL('./entry.cjs', import.meta.url).href;
 const NO_OPTIONS: RunInContextOptions = Object.freeze({});
 const NOTHING: readonly unknown[] = Object.freeze([]);
@@ -97,6 +104,7 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   /** The underlying piscina pool. Its `filename` is this package's worker entry. */
   readonly piscina: Piscina;
   readonly #dispatcher: Dispatcher;
+  readonly #flushes = new FlushRequests();
   readonly #filename: string | null;
   readonly #name: string;
   readonly #options: Piscina['options'];
@@ -154,9 +162,10 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
     for (const event of POOL_EVENTS) {
       this.piscina.on(event, (...args: unknown[]) => this.emit(event, ...args));
     }
-    this.piscina.on('workerDestroy', (worker: { id: number }) =>
-      this.#dispatcher.workerGone(worker.id),
-    );
+    this.piscina.on('workerDestroy', (worker: { id: number }) => {
+      this.#dispatcher.workerGone(worker.id);
+      this.#flushes.gone(worker.id);
+    });
     // An error outside any task (a worker dying between tasks, a close that
     // timed out) is piscina's 'error' event: it gets its code, and when
     // nobody listens it becomes a warning instead of ending the process.
@@ -309,15 +318,30 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
           return;
         }
       }
+      await this.#flushWorkers();
       await this.piscina.close({ force: force === true });
+      this.#flushes.close();
     } finally {
       this.#closing = false;
     }
   }
 
-  /** Stops the workers at once; tasks still running or queued reject with `ERR_POOL_DESTROYED`. */
-  destroy(): Promise<void> {
-    return this.piscina.destroy();
+  /**
+   * Stops the workers; tasks still running or queued reject with
+   * `ERR_POOL_DESTROYED`. Workers that hold spans (OpenTelemetry) flush them
+   * first, for at most FLUSH_TIMEOUT_MS.
+   */
+  async destroy(): Promise<void> {
+    await this.#flushWorkers();
+    await this.piscina.destroy();
+    this.#flushes.close();
+  }
+
+  #flushWorkers(): Promise<void> {
+    return this.#flushes.flush(
+      this.piscina.threads.map((worker) => worker.threadId),
+      FLUSH_TIMEOUT_MS,
+    );
   }
 
   /** The worker threads (piscina's `threads`). */

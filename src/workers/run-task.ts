@@ -11,6 +11,7 @@ import type { Context } from '../context/index.js';
 import { serializeContext } from '../serialization/index.js';
 import { encodeThrown, limitsFor } from '../serialization/internal.js';
 import { ContextPoolError } from './errors.js';
+import { flushSoon } from './flush.js';
 import { handlerById, introduce, loadedModules } from './handlers.js';
 import { type DecodedTask, decodeTask, resultWithContext } from './protocol.js';
 import { checkResult } from './results.js';
@@ -57,11 +58,13 @@ function runIn(task: DecodedTask, handler: (task: unknown) => unknown): unknown 
 }
 
 function finish(task: DecodedTask, ctx: Context, result: unknown): unknown {
+  flushSoon();
   checkResult(result);
   return task.returnContext ? resultWithContext(result, serializeContext(ctx)) : result;
 }
 
 function failed(thrown: unknown): never {
+  flushSoon();
   throw encodeThrown(thrown);
 }
 

@@ -1,6 +1,7 @@
 // Carried stores and OpenTelemetry through a real ContextPool: each task
 // runs inside the stores and the trace of the code that sent it.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { BroadcastChannel } from 'node:worker_threads';
 import { context, trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContextSerializationError, ContextVar, carry, createTask } from '../../dist/index.js';
@@ -101,4 +102,47 @@ it('pool.run carries neither stores nor the trace (a new thread starts empty)', 
   )) as Seen;
   expect(got).toEqual({ requestId: 'none', store: null, traceId: null, spanId: null });
   expect(trace.getSpanContext(context.active())).toBeUndefined();
+});
+
+describe('spans a worker holds in a batch are flushed before it stops', () => {
+  /** The names of spans the fixture's workers export, as they arrive. */
+  function exportedSpans() {
+    const channel = new BroadcastChannel('contextvars-test-spans');
+    const names: string[] = [];
+    const waiters: Array<() => void> = [];
+    channel.onmessage = (event) => {
+      names.push((event as { data: string }).data);
+      for (const wake of waiters.splice(0)) wake();
+    };
+    const arrived = async (name: string) => {
+      while (!names.includes(name)) await new Promise<void>((wake) => waiters.push(wake));
+    };
+    return { arrived, close: () => channel.close() };
+  }
+  const spansPool = poolsFor({ filename: fixture('batched-spans.mjs') });
+
+  it.each(['destroy', 'close'] as const)('by %s', async (ending) => {
+    const spans = exportedSpans();
+    const workers = spansPool({ maxThreads: 1 });
+    await tracer.startActiveSpan('caller', async (span) => {
+      await workers.runInContext(`before ${ending}`);
+      span.end();
+    });
+    await (ending === 'destroy' ? workers.destroy() : workers.close());
+    await spans.arrived(`before ${ending}`);
+    spans.close();
+  });
+
+  it('when an idle worker times out', async () => {
+    const spans = exportedSpans();
+    const workers = spansPool({ maxThreads: 1, minThreads: 0, idleTimeout: 50 });
+    const gone = new Promise((resolve) => workers.once('workerDestroy', resolve));
+    await tracer.startActiveSpan('caller', async (span) => {
+      await workers.runInContext('before idling out');
+      span.end();
+    });
+    await gone;
+    await spans.arrived('before idling out');
+    spans.close();
+  });
 });
