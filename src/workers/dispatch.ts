@@ -97,14 +97,7 @@ const MESSAGE_PROTOTYPE: object = Object.create(Array.prototype, {
 
 function newMessage(facts: TaskFacts): TaskMessage {
   const message: unknown[] = [];
-  writeTask(
-    message,
-    facts.handler,
-    facts.snapshot?.fields ?? null,
-    facts.returnContext,
-    facts.payload,
-    undefined,
-  );
+  writeMessage(message, facts, undefined);
   (message as { [FACTS]?: TaskFacts })[FACTS] = facts;
   Object.setPrototypeOf(message, MESSAGE_PROTOTYPE);
   return message as TaskMessage;
@@ -115,13 +108,12 @@ export function factsOf(message: TaskMessage): TaskFacts {
   return message[FACTS];
 }
 
-/** Writes (or rewrites) the message's elements. */
+/** Writes the message's elements (into an empty array: a rewrite empties it first). */
 function writeMessage(
   message: unknown[],
   facts: TaskFacts,
   introductions: Introductions | undefined,
 ): void {
-  message.length = 0;
   writeTask(
     message,
     facts.handler,
@@ -289,6 +281,7 @@ export class Dispatcher {
       // Balanced before (a custom balancer declined its choice): post it bare.
       if (task.told !== undefined) {
         task.told = undefined;
+        message.length = 0;
         writeMessage(message, task, undefined);
       }
       return;
@@ -296,6 +289,7 @@ export class Dispatcher {
     // A retired base is no longer kept by any worker: its entries serve this task only.
     const once = needsBase && base.retired;
     if (needsBase && !once) record.sentBases.add(base.id);
+    message.length = 0;
     writeMessage(message, task, {
       ...(needsModule ? { module: task.module } : {}),
       ...(forget !== undefined ? { forget } : {}),

@@ -23,6 +23,6 @@ export const EXCLUSIONS: readonly Exclusion[] = [
     why:
       "the custom queue reads `task.task`, piscina's internal field holding the message it posts: " +
       "ContextPool posts its own message (handler id, snapshot, then the user's task), so that field " +
-      "is not the user's task. The queue options themselves do reach the queue (checked here too).",
+      "is not the user's task. The queue options themselves reach the queue (test/workers/drop-in.test.ts).",
   },
 ];
