@@ -60,9 +60,7 @@ async function load(kind) {
 
 function summary({ results, logs }) {
   const answered = new Set(results.filter((r) => r.status === 200).map((r) => r.requestId));
-  const right = logs.filter(
-    (log) => answered.has(log.requestId) && log.line.startsWith(`[request ${log.requestId}]`),
-  );
+  const right = logs.filter((log) => answered.has(JSON.parse(log.line).reqId));
   const sorted = (values) => values.sort((a, b) => a - b);
   const p = (list, q) => list[Math.min(list.length - 1, Math.ceil(q * list.length) - 1)];
   const total = sorted(results.map((r) => r.ms));

@@ -8,6 +8,6 @@ export default function hashPassword({ password, salt, iterations }) {
   const started = performance.now();
   const hash = pbkdf2Sync(password, salt, iterations, 32, 'sha256').toString('hex');
   const workerMs = performance.now() - started;
-  log(`hashed a password in ${workerMs.toFixed(1)} ms`);
+  log.info(`hashed a password in ${workerMs.toFixed(1)} ms`);
   return { hash, workerMs };
 }

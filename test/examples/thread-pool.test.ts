@@ -15,9 +15,10 @@ it('the thread-pool example (npm start): bare piscina loses the request id, Cont
     'OK: with ContextPool all 100 log lines carry the request id of their response; with bare piscina 0 do.',
   );
   expect(stdout).toMatch(/log lines with their own request id\s*│\s*0\s*│\s*100/);
-  expect(stdout).toMatch(/\[request \(none\)\] \[public\/anonymous\] hashed a password/);
+  // pino lines: bare piscina's carry no request at all, ContextPool's carry theirs.
+  expect(stdout).toMatch(/\{"level":30,"msg":"hashed a password in [\d.]+ ms"\}/);
   expect(stdout).toMatch(
-    /\[request (req-\d+|[\da-f-]{36})\] \[(acme|globex|initech)\/user-\d+\] hashed a password/,
+    /\{"level":30,"reqId":"(req-\d+|[\da-f-]{36})","tenant":"(acme|globex|initech)","user":"user-\d+","msg":"hashed a password/,
   );
   expect(stdout).toMatch(/hashing \(in the worker\)/);
 });
