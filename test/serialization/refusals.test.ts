@@ -28,6 +28,17 @@ function serializeError(value: unknown, options: SerializeOptions = {}): Context
   return thrownBy(() => serializeContext(contextWith(value), options)) as ContextSerializationError;
 }
 
+/** `error` is the refusal of the payload var's value at `path`, saying so. */
+function refusalAt(error: ContextSerializationError, path: string): ContextSerializationError {
+  expect(error).toBeInstanceOf(ContextSerializationError);
+  expect(error.code).toBe('ERR_CONTEXT_SERIALIZE');
+  expect(error.varName).toBe('refusals_payload');
+  expect(error.path).toBe(path);
+  expect(error.message).toContain(`ContextVar 'refusals_payload'`);
+  expect(error.message).toContain(path);
+  return error;
+}
+
 const formats: SnapshotFormat[] = ['structured', 'json'];
 // @types/node declares no WebAssembly globals.
 const wasmMemory = (
@@ -45,13 +56,7 @@ describe.each(formats)('%s: values that cannot leave the thread', (format) => {
     ['a boxed primitive', { n: Object(1) }, '.n', /boxed primitive/],
     ['a key with spaces', { 'odd key': () => 1 }, '["odd key"]', /is a function/],
   ])('refuses %s, naming the var and the path', (_label, value, path, reason) => {
-    const error = serializeError(value, { format });
-    expect(error).toBeInstanceOf(ContextSerializationError);
-    expect(error.code).toBe('ERR_CONTEXT_SERIALIZE');
-    expect(error.varName).toBe('refusals_payload');
-    expect(error.path).toBe(path);
-    expect(error.message).toContain(`ContextVar 'refusals_payload'`);
-    expect(error.message).toContain(path);
+    const error = refusalAt(serializeError(value, { format }), path);
     expect(error.message).toMatch(reason);
   });
 
@@ -167,13 +172,7 @@ describe.each(formats)('%s: class instances without a codec', (format) => {
     'refuses %s, naming the var, the path and the class, with the remedy',
     (_label, make, path) => {
       const value = make();
-      const error = serializeError(value, { format });
-      expect(error).toBeInstanceOf(ContextSerializationError);
-      expect(error.code).toBe('ERR_CONTEXT_SERIALIZE');
-      expect(error.varName).toBe('refusals_payload');
-      expect(error.path).toBe(path);
-      expect(error.message).toContain(`ContextVar 'refusals_payload'`);
-      expect(error.message).toContain(path);
+      const error = refusalAt(serializeError(value, { format }), path);
       expect(error.message).toMatch(/codec/);
       expect(error.message).toMatch(/propagate: false/);
       for (const item of value instanceof Map ? value.values() : Object.values(value)) {
