@@ -64,3 +64,28 @@ export function table(rows) {
 }
 
 export const fmt = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+/** Median latency (p50, us) of `tasks` calls of `run`, one at a time. */
+export async function sequentialP50(run, tasks) {
+  const latencies = [];
+  for (let i = 0; i < tasks; i++) {
+    const start = process.hrtime.bigint();
+    await run();
+    latencies.push(Number(process.hrtime.bigint() - start) / 1000);
+  }
+  return percentile(latencies, 50);
+}
+
+/** Calls of `run` completed per second with `inFlight` of them in flight at once. */
+export async function pipelinedRate(run, tasks, inFlight = 256) {
+  const start = process.hrtime.bigint();
+  let started = 0;
+  const lane = async () => {
+    while (started < tasks) {
+      started++;
+      await run();
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return tasks / (Number(process.hrtime.bigint() - start) / 1e9);
+}

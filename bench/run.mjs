@@ -1,4 +1,4 @@
-// `npm run bench [context|serialization|workers|queues ...]`: runs each suite on this
+// `npm run bench [context|serialization|workers|carried|queues ...]`: runs each suite on this
 // Node and on Node 24 (AsyncLocalStorage runs on async_hooks in 20 and on
 // AsyncContextFrame in 24), prints a table per run and writes
 // bench/results/<suite>-node<major>.json.
@@ -18,6 +18,7 @@ const jobs = {
     { script: 'workers', args: ['sequential', 'sync'], pinned: true },
     { script: 'workers', args: ['sequential', 'async'], pinned: true },
   ],
+  carried: [{ script: 'carried', args: [] }],
   queues: [{ script: 'queues', args: [] }],
 };
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(jobs);

@@ -13,7 +13,7 @@ import { Piscina } from 'piscina';
 import { Context, ContextVar } from '../../dist/index.js';
 import { ContextPool } from '../../dist/workers/index.js';
 import { tenKbReport } from '../data.mjs';
-import { median, percentile } from '../measure.mjs';
+import { median, pipelinedRate, sequentialP50 } from '../measure.mjs';
 
 const mode = process.argv[2] === 'sequential' ? 'sequential' : 'pipelined';
 const atomics = process.argv[3] === 'async' ? 'async' : 'sync';
@@ -85,29 +85,6 @@ const cases = {
   "runInContext, 10 vars, request id changes, ContextPool's defaults": () =>
     defaults.runInContext(n, { context: requests[n++ & 1023] }),
 };
-
-async function sequentialP50(run, tasks) {
-  const latencies = [];
-  for (let i = 0; i < tasks; i++) {
-    const start = process.hrtime.bigint();
-    await run();
-    latencies.push(Number(process.hrtime.bigint() - start) / 1000);
-  }
-  return percentile(latencies, 50);
-}
-
-async function pipelinedRate(run, tasks, inFlight = 256) {
-  const start = process.hrtime.bigint();
-  let started = 0;
-  const lane = async () => {
-    while (started < tasks) {
-      started++;
-      await run();
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, lane));
-  return tasks / (Number(process.hrtime.bigint() - start) / 1e9);
-}
 
 const measure =
   mode === 'sequential' ? (run) => sequentialP50(run, 2000) : (run) => pipelinedRate(run, 10_000);
