@@ -8,6 +8,7 @@ import {
   context,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  type Context as OtelContext,
   propagation,
   ROOT_CONTEXT,
   type TextMapPropagator,
@@ -59,24 +60,31 @@ export function carryOpenTelemetry(options: CarryOpenTelemetryOptions = {}): () 
   ) {
     throw invalidArgType('options.propagator', 'a TextMapPropagator', propagator);
   }
+  // OpenTelemetry contexts are immutable: one context's headers never change.
+  // Frozen, they are also encoded once (serialization caches deep-frozen data).
+  const injected = new WeakMap<object, Readonly<Headers> | null>();
+  // Tasks sent from one request arrive one after another with the same headers.
+  let lastArrived: Readonly<Headers> | undefined;
+  let lastExtracted: OtelContext = ROOT_CONTEXT;
   return registerCarried({
     name: OPENTELEMETRY_ENTRY,
     capture(): PendingEntry | undefined {
       const active = context.active();
-      if (
-        trace.getSpanContext(active) === undefined &&
-        propagation.getBaggage(active) === undefined
-      ) {
-        return undefined;
+      let headers = injected.get(active);
+      if (headers === undefined) {
+        headers = headersOf(active, propagator);
+        injected.set(active, headers);
       }
-      const headers: Headers = {};
-      propagator.inject(active, headers, defaultTextMapSetter);
-      return Object.keys(headers).length === 0 ? undefined : { value: headers, coded: false };
+      return headers === null ? undefined : { value: headers, coded: false };
     },
     restore<R>(arrived: PendingEntry, fn: () => R): R {
       // Arrived data: only string headers are read; anything else restores nothing.
       if (!isHeaders(arrived.value)) return fn();
-      const extracted = propagator.extract(ROOT_CONTEXT, arrived.value, defaultTextMapGetter);
+      if (lastArrived === undefined || !sameHeaders(lastArrived, arrived.value)) {
+        lastExtracted = propagator.extract(ROOT_CONTEXT, arrived.value, defaultTextMapGetter);
+        lastArrived = arrived.value;
+      }
+      const extracted = lastExtracted;
       return context.with(extracted, () => {
         if (context.active() !== extracted) warnNoContextManager();
         return fn();
@@ -84,6 +92,23 @@ export function carryOpenTelemetry(options: CarryOpenTelemetryOptions = {}): () 
     },
     flush: flushTracerProvider,
   });
+}
+
+/** The propagator's headers for `active`, frozen; null when nothing is active. */
+function headersOf(active: OtelContext, propagator: TextMapPropagator): Readonly<Headers> | null {
+  if (trace.getSpanContext(active) === undefined && propagation.getBaggage(active) === undefined) {
+    return null;
+  }
+  const headers: Headers = {};
+  propagator.inject(active, headers, defaultTextMapSetter);
+  return Object.keys(headers).length === 0 ? null : Object.freeze(headers);
+}
+
+function sameHeaders(a: Readonly<Headers>, b: Readonly<Headers>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
 }
 
 function isHeaders(value: unknown): value is Headers {
