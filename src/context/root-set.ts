@@ -1,5 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { VarState } from './state.js';
 
 /**
@@ -14,25 +15,42 @@ import type { VarState } from './state.js';
  * path, so a set in any other context pays nothing for this.
  */
 
-const inFlight = new Set<ServerResponse>();
+/** Responses in flight, by the connection they will be written to. */
+const inFlight = new Map<Socket, Set<ServerResponse>>();
 const warned = new WeakSet<VarState>();
+/** Connections whose close is listened to: once each, however many requests they carry. */
+const watched = new WeakSet<Socket>();
 
 interface ServerRequestMessage {
   readonly response: ServerResponse;
+  readonly socket: Socket;
 }
 
 function requestStarted(message: unknown): void {
-  const { response } = message as ServerRequestMessage;
-  inFlight.add(response);
-  response.on('close', responseClosed);
+  const { response, socket } = message as ServerRequestMessage;
+  let responses = inFlight.get(socket);
+  if (responses === undefined) {
+    responses = new Set();
+    inFlight.set(socket, responses);
+  }
+  if (!watched.has(socket)) {
+    // A dead connection ends every response queued on it, including pipelined
+    // ones that never got to write and so never close or finish themselves.
+    watched.add(socket);
+    socket.once('close', () => inFlight.delete(socket));
+  }
+  responses.add(response);
+  response.once('close', () => ended(socket, response));
 }
 
 function responseFinished(message: unknown): void {
-  inFlight.delete((message as ServerRequestMessage).response);
+  const { response, socket } = message as ServerRequestMessage;
+  ended(socket, response);
 }
 
-function responseClosed(this: ServerResponse): void {
-  inFlight.delete(this);
+function ended(socket: Socket, response: ServerResponse): void {
+  const responses = inFlight.get(socket);
+  if (responses?.delete(response) && responses.size === 0) inFlight.delete(socket);
 }
 
 subscribe('http.server.request.start', requestStarted);

@@ -39,6 +39,10 @@ describe('CONTEXTVARS_ROOT_SET', () => {
     expect(await warningsOf('aborted')).toEqual([]);
   });
 
+  it('pipelined requests whose connection died before they were answered no longer count', async () => {
+    expect(await warningsOf('pipelined')).toEqual([]);
+  });
+
   it('a deliberate root set while a request is in flight warns (the documented false positive)', async () => {
     expect(await warningsOf('timer')).toHaveLength(1);
   });
