@@ -5,6 +5,7 @@
  * a pool asks its workers to flush, and waits for them, before it closes or
  * is destroyed. Both sides talk on one BroadcastChannel of the process.
  */
+import { randomInt } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { carriedEntries } from '../context/internal.js';
 
@@ -15,8 +16,28 @@ type FlushMessage =
   | { readonly request: number }
   | { readonly done: number; readonly thread: number };
 
-/** Request ids, unique in the process: every pool hears every answer. */
-let nextRequest = 1;
+/**
+ * Any thread of the process can post on the channel: what is not one of
+ * these messages, whole, is ignored.
+ */
+function flushMessage(
+  data: unknown,
+): Partial<Record<'flushable' | 'request' | 'done' | 'thread', number>> {
+  if (typeof data !== 'object' || data === null) return {};
+  const read = (key: string) => {
+    const value = (data as Record<string, unknown>)[key];
+    return Number.isSafeInteger(value) ? (value as number) : undefined;
+  };
+  const message: Partial<Record<'flushable' | 'request' | 'done' | 'thread', number>> = {};
+  for (const key of ['flushable', 'request', 'done', 'thread'] as const) {
+    const value = read(key);
+    if (value !== undefined) message[key] = value;
+  }
+  return message;
+}
+
+/** Request ids, unique in the process (every pool hears every answer) and not guessable. */
+const nextRequest = () => randomInt(2 ** 47);
 
 /** The worker side. */
 let workerChannel: BroadcastChannel | undefined;
@@ -56,10 +77,10 @@ function channelOfWorker(): BroadcastChannel {
   if (workerChannel === undefined) {
     const channel = new BroadcastChannel(CHANNEL);
     channel.onmessage = (event) => {
-      const message = (event as { data: FlushMessage }).data;
-      if (!('request' in message)) return;
+      const { request } = flushMessage((event as { data: unknown }).data);
+      if (request === undefined) return;
       void flushAll().then(() =>
-        channel.postMessage({ done: message.request, thread: threadId } satisfies FlushMessage),
+        channel.postMessage({ done: request, thread: threadId } satisfies FlushMessage),
       );
     };
     (channel as unknown as { unref(): void }).unref();
@@ -76,13 +97,11 @@ export class FlushRequests {
 
   constructor() {
     this.#channel.onmessage = (event) => {
-      const message = (event as { data: FlushMessage }).data;
-      if ('flushable' in message) this.#flushable.add(message.flushable);
-      else if ('done' in message) {
-        const waiting = this.#waiting.get(message.done);
-        waiting?.threads.delete(message.thread);
-        if (waiting?.threads.size === 0) waiting.done();
-      }
+      const { flushable, done, thread } = flushMessage((event as { data: unknown }).data);
+      if (flushable !== undefined) this.#flushable.add(flushable);
+      if (done === undefined || thread === undefined) return;
+      const waiting = this.#waiting.get(done);
+      if (waiting?.threads.delete(thread) && waiting.threads.size === 0) waiting.done();
     };
     (this.#channel as unknown as { unref(): void }).unref();
   }
@@ -95,7 +114,7 @@ export class FlushRequests {
   async flush(live: readonly number[], timeoutMs: number): Promise<void> {
     const threads = new Set(live.filter((id) => this.#flushable.has(id)));
     if (threads.size === 0) return;
-    const request = nextRequest++;
+    const request = nextRequest();
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.#waiting.set(request, { threads, done: resolve });

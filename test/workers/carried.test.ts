@@ -133,6 +133,33 @@ describe('spans a worker holds in a batch are flushed before it stops', () => {
     spans.close();
   });
 
+  it('junk on the flush channel, from any thread, is ignored by pools and workers', async () => {
+    const spans = exportedSpans();
+    const workers = spansPool({ maxThreads: 1 });
+    await tracer.startActiveSpan('caller', async (span) => {
+      await workers.runInContext('before junk');
+      span.end();
+    });
+    const junk = new BroadcastChannel('contextvars.flush');
+    for (const message of [
+      null,
+      'hello',
+      42,
+      [1],
+      { request: 'x' },
+      { done: 1 },
+      { flushable: 1.5 },
+    ]) {
+      junk.postMessage(message);
+    }
+    junk.close();
+    expect(await workers.runInContext('after junk')).toBeUndefined();
+    await workers.close();
+    await spans.arrived('before junk');
+    await spans.arrived('after junk');
+    spans.close();
+  });
+
   it('when an idle worker times out', async () => {
     const spans = exportedSpans();
     const workers = spansPool({ maxThreads: 1, minThreads: 0, idleTimeout: 50 });
