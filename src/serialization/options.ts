@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { types } from 'node:util';
 import { invalidArgType, invalidArgValue, outOfRange } from '../context/internal.js';
-import { DEFAULT_LIMITS, type Limits } from './wire.js';
+import { DEFAULT_LIMITS, type Limits, MAX_DEPTH_LIMIT } from './wire.js';
 
 /** `structured`: a plain object for postMessage. `json`: a printable-ASCII string. */
 export type SnapshotFormat = 'structured' | 'json';
@@ -17,7 +17,7 @@ export interface SnapshotLimits {
    * `structured`.
    */
   maxBytes?: number;
-  /** Deepest nesting of objects, arrays, maps, sets and errors in one value. */
+  /** Deepest nesting of objects, arrays, maps, sets and errors in one value (at most 1,000). */
   maxDepth?: number;
 }
 
@@ -43,11 +43,11 @@ function checkObject(options: unknown): Record<string, unknown> {
   return options as Record<string, unknown>;
 }
 
-function checkLimit(name: string, value: unknown, fallback: number): number {
+function checkLimit(name: string, value: unknown, fallback: number, most: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalidArgType(`options.${name}`, 'of type number', value);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw outOfRange(`options.${name}`, 'a positive integer', value);
+  if (!Number.isSafeInteger(value) || value < 1 || value > most) {
+    throw outOfRange(`options.${name}`, `an integer from 1 to ${most}`, value);
   }
   return value;
 }
@@ -55,8 +55,8 @@ function checkLimit(name: string, value: unknown, fallback: number): number {
 export function limitsFor(format: SnapshotFormat, options: SnapshotLimits): Limits {
   const defaults = DEFAULT_LIMITS[format];
   return {
-    maxBytes: checkLimit('maxBytes', options.maxBytes, defaults.maxBytes),
-    maxDepth: checkLimit('maxDepth', options.maxDepth, defaults.maxDepth),
+    maxBytes: checkLimit('maxBytes', options.maxBytes, defaults.maxBytes, Number.MAX_SAFE_INTEGER),
+    maxDepth: checkLimit('maxDepth', options.maxDepth, defaults.maxDepth, MAX_DEPTH_LIMIT),
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Context, copyContext } from '../context/index.js';
+import { type Context, ContextSerializationError, copyContext } from '../context/index.js';
 import { checkContext } from '../context/internal.js';
 import { cannotDeserialize } from './errors.js';
 import {
@@ -10,6 +10,7 @@ import {
   type SerializeOptions,
 } from './options.js';
 import { contextFromEntries } from './read/context.js';
+import type { IncomingEntry } from './read/entries.js';
 import { fromJson, fromStructured } from './read/envelope.js';
 import { encodeEntries } from './write/entries.js';
 import { type StructuredSnapshot, toJson, toStructured } from './write/envelope.js';
@@ -42,9 +43,17 @@ export function snapshotReader(options: DeserializeOptions): (data: unknown) => 
 
 /** The Context a snapshot holds, under checked options. */
 export function readSnapshot(data: unknown, checked: CheckedDeserializeOptions): Context {
-  if (typeof data === 'string') {
-    return contextFromEntries(fromJson(data, checked.limits.json, checked));
+  try {
+    return contextFromEntries(entriesOf(data, checked));
+  } catch (error) {
+    if (error instanceof ContextSerializationError) throw error;
+    // Input that runs code when read (a getter, a Proxy) and throws: bad input like any.
+    throw cannotDeserialize('reading it threw', { cause: error });
   }
+}
+
+function entriesOf(data: unknown, checked: CheckedDeserializeOptions): IncomingEntry[] {
+  if (typeof data === 'string') return fromJson(data, checked.limits.json, checked);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw cannotDeserialize(
       `a snapshot is a string (json) or a plain object (structured), not ${describeInput(data)}`,
@@ -55,7 +64,7 @@ export function readSnapshot(data: unknown, checked: CheckedDeserializeOptions):
       'it is a structured snapshot, which is never signed, and a key is required',
     );
   }
-  return contextFromEntries(fromStructured(data, checked.limits.structured));
+  return fromStructured(data, checked.limits.structured);
 }
 
 function describeInput(data: unknown): string {

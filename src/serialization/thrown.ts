@@ -2,7 +2,7 @@ import { describe } from '../context/internal.js';
 import { cannotDeserialize } from './errors.js';
 import { DecodeBudget, Unreadable } from './read/budget.js';
 import { decodeRecords } from './read/records.js';
-import { Refusal, recordListBytes, walkValue } from './walk.js';
+import { isCarriedErrorProperty, Refusal, recordListBytes, walkValue } from './walk.js';
 import { THROWN_LIMITS, THROWN_MARK, THROWN_VERSION } from './wire.js';
 import { encodeRecords, type WireRecord } from './write/records.js';
 
@@ -26,33 +26,57 @@ export function isThrownRecords(value: unknown): value is ThrownRecords {
   );
 }
 
-/** What cannot be carried as it is is reduced to an Error that keeps what can. */
+/**
+ * The thrown value as records. What cannot be carried as it is is reduced to
+ * an Error that keeps what can; a value that cannot even be read (getters or
+ * Proxy traps that throw) becomes an Error saying so. Never throws: a throw
+ * from here would reach piscina unencoded and end the worker.
+ */
 export function encodeThrown(thrown: unknown): ThrownRecords {
-  let carried = thrown;
+  return { [THROWN_MARK]: THROWN_VERSION, r: recordsOf(thrown) };
+}
+
+function recordsOf(thrown: unknown): WireRecord[] {
   try {
     walkValue(thrown, THROWN_LIMITS, 'clone', false);
-  } catch (error) {
-    if (!(error instanceof Refusal)) throw error;
-    carried = summaryOf(thrown);
+    return encodeRecords(thrown);
+  } catch {
+    // Too large, not cloneable, or unreadable: keep what can be read.
   }
-  return { [THROWN_MARK]: THROWN_VERSION, r: encodeRecords(carried) };
+  try {
+    return encodeRecords(summaryOf(thrown));
+  } catch {
+    return encodeRecords(new Error('The task threw a value that could not be read'));
+  }
 }
 
 function summaryOf(thrown: unknown): Error {
   if (!(thrown instanceof Error)) return new Error(`The task threw ${describe(thrown)}`);
-  const summary = new Error(String(thrown.message));
+  const summary = new Error(
+    readable(() => String(thrown.message)) ?? '(a message that could not be read)',
+  );
   const hidden = (key: string, value: unknown) =>
     Object.defineProperty(summary, key, { value, configurable: true, writable: true });
-  hidden('name', String(thrown.name));
-  hidden('stack', thrown.stack);
+  hidden('name', readable(() => String(thrown.name)) ?? 'Error');
+  const stack = readable(() => thrown.stack);
+  hidden('stack', typeof stack === 'string' ? stack : undefined);
   for (const key of Object.keys(thrown)) {
-    const value = (thrown as unknown as Record<string, unknown>)[key];
-    const type = typeof value;
-    if (value === null || (type !== 'object' && type !== 'function' && type !== 'symbol')) {
+    // A field whose getter throws stays behind; the others come along.
+    const value = readable(() => (thrown as unknown as Record<string, unknown>)[key]);
+    if (isCarriedErrorProperty(key, value)) {
       (summary as unknown as Record<string, unknown>)[key] = value;
     }
   }
   return summary;
+}
+
+/** What `read` returns, or undefined if it throws. */
+function readable<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /**

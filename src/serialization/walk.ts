@@ -54,7 +54,9 @@ export class Refusal extends Error {
  * objects hung on an error (a request, a socket) stay behind.
  */
 export function isCarriedErrorProperty(key: string, value: unknown): boolean {
-  if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') return false;
+  // Fields carried on their own, and names an Error inherits (toString, valueOf...):
+  // an own `toString: 'x'` would make `String(error)` throw in the receiver.
+  if (key === 'stack' || key === 'cause' || key in Error.prototype) return false;
   return (
     value === null ||
     (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
@@ -80,7 +82,7 @@ function segmentOf(at: string | number): string {
  * assumes a tree and finds cycles along the current path only: structured
  * clone keeps sharing itself, so that is enough for it. A value with heavy
  * sharing (a DAG) would then be walked once per path, so that fast walk gives
- * up after FAST_WALK_OBJECTS objects, or as soon as its count passes
+ * up after FAST_WALK_VISITS values, or as soon as its count passes
  * maxBytes, and the value is walked again, exactly.
  */
 export function walkValue(
@@ -105,8 +107,8 @@ export function recordListBytes(records: unknown, limits: Limits): number {
   return walkValue(records, allowance, 'arrived', false).bytes;
 }
 
-/** The fast walk found more objects than a tree of this size would have: walk exactly. */
-const FAST_WALK_OBJECTS = 50_000;
+/** Past this many values the fast walk may be repeating a DAG's parts: walk exactly. */
+const FAST_WALK_VISITS = 50_000;
 
 class FastWalkGaveUp extends Error {}
 
@@ -122,7 +124,7 @@ class Walker {
   jsonExact = true;
   private readonly seen: Set<object> | undefined;
   private readonly path: object[] = [];
-  private objects = 0;
+  private visits = 0;
   private readonly maxBytes: number;
   private readonly maxDepth: number;
   /** Proxies run code on every read and clone refuses them; what arrived came through a clone or a parser. */
@@ -157,6 +159,9 @@ class Walker {
 
   /** Returns the container depth at and below `value`. */
   private visit(value: unknown, depth: number): number {
+    // Every value counts: a DAG of shared arrays is small to clone and huge to
+    // walk as a tree, and its leaves are what the tree walk repeats.
+    if (this.seen === undefined && ++this.visits > FAST_WALK_VISITS) throw new FastWalkGaveUp();
     if (typeof value !== 'object' || value === null) {
       this.primitive(value);
       return 0;
@@ -208,10 +213,7 @@ class Walker {
   }
 
   private alreadyReached(object: object): boolean {
-    if (this.seen === undefined) {
-      if (++this.objects > FAST_WALK_OBJECTS) throw new FastWalkGaveUp();
-      return this.path.includes(object);
-    }
+    if (this.seen === undefined) return this.path.includes(object);
     if (this.seen.has(object)) return true;
     this.seen.add(object);
     return false;
@@ -356,8 +358,7 @@ class Walker {
 
   private error(error: Error, depth: number): number {
     const fields = error as unknown as Record<string, unknown>;
-    const text =
-      String(readProperty(fields, 'message')) + String(readProperty(fields, 'stack') ?? '');
+    const text = textOf(fields, 'message') + textOf(fields, 'stack');
     this.count(text.length + VALUE_BYTES.error);
     let deepest = 0;
     if ('cause' in error) deepest = this.child(readProperty(fields, 'cause'), depth, 'cause');
@@ -406,6 +407,18 @@ function located(error: unknown, at: string | number): unknown {
     error instanceof Refusal ? error : new Refusal(`threw when read: ${String(error)}`);
   refusal.segments.unshift(segmentOf(at));
   return refusal;
+}
+
+/** An Error's text field as a string; one whose getter or toString throws is a refusal naming it. */
+function textOf(error: Record<string, unknown>, key: 'message' | 'stack'): string {
+  const value = readProperty(error, key);
+  // As the records carry them: the message made a string, the stack only if it is one.
+  if (key === 'stack') return typeof value === 'string' ? value : '';
+  try {
+    return String(value);
+  } catch (thrown) {
+    throw located(thrown, key);
+  }
 }
 
 /** Reads a property of an Error; a getter that throws becomes a refusal naming the key. */

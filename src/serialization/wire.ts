@@ -150,6 +150,12 @@ export interface Limits {
 }
 
 /**
+ * The deepest `maxDepth` a caller may ask for: walking and decoding recurse
+ * once per level, and past a few thousand levels the stack would overflow.
+ */
+export const MAX_DEPTH_LIMIT = 1000;
+
+/**
  * Default limits. `json` snapshots usually travel in an HTTP header, and Node
  * refuses requests whose headers together exceed 16 KiB by default: a larger
  * context could not arrive that way anyway. `structured` snapshots travel

@@ -1,5 +1,5 @@
 import { BRAND } from '../context/brand.js';
-import { brandErrorClass, CodedError, withCode } from '../context/internal.js';
+import { brandErrorClass, CodedError, describe, withCode } from '../context/internal.js';
 import { restoreErrorsAs } from '../serialization/internal.js';
 
 /** The codes a ContextPoolError carries. */
@@ -47,7 +47,13 @@ export function poolFailure(error: unknown): Error {
     const code = PISCINA_CODES[error.message];
     if (code !== undefined) return withCode(error, code);
   }
-  // piscina's message, kept: code written for piscina may match on it.
-  const message = error instanceof Error ? error.message : String(error);
+  // piscina's message, kept: code written for piscina may match on it. What a
+  // dying worker threw may be no Error at all (`[object Object]` says nothing).
+  const message =
+    error instanceof Error
+      ? error.message
+      : typeof (error as { message?: unknown })?.message === 'string'
+        ? (error as { message: string }).message
+        : `a worker died, throwing ${describe(error)}`;
   return new ContextPoolError('ERR_WORKER_EXITED', message, { cause: error });
 }

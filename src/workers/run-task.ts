@@ -49,8 +49,9 @@ function runIn(task: DecodedTask, handler: (task: unknown) => unknown): unknown 
   try {
     const ctx = snapshots.contextFor(task.snapshot, task.baseOnce ? task.baseEntries : undefined);
     const result = ctx.run(handler, task.task);
+    // A result that cannot be sent back fails in finish: that too goes back as records.
     if (result instanceof Promise)
-      return result.then((settled) => finish(task, ctx, settled), failed);
+      return result.then((settled) => finish(task, ctx, settled)).then(undefined, failed);
     return finish(task, ctx, result);
   } catch (thrown) {
     throw encodeThrown(thrown);

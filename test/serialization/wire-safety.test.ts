@@ -237,3 +237,36 @@ describe('9. signing keys that cannot work are refused when given', () => {
     expect((error as Error).message).toContain('options.key[1]');
   });
 });
+
+describe('found by the attack on the rebuilt layer', () => {
+  it.each([
+    ['a record type that is a BigInt', [[10n]]],
+    [
+      'a record type that is a cyclic array',
+      (() => {
+        const cyclic: unknown[] = [];
+        cyclic.push(cyclic);
+        return [[cyclic]];
+      })(),
+    ],
+  ])('%s is a coded refusal, not a TypeError from printing it', (_label, records) => {
+    refusedAsInput(() => deserializeContext({ v: 1, f: 's', e: ['safety_box', 1, records] }));
+  });
+
+  it('input whose getters throw is a coded refusal', () => {
+    const hostile = {
+      get v(): number {
+        throw new TypeError('from a getter');
+      },
+    };
+    const error = refusedAsInput(() => deserializeContext(hostile));
+    expect((error.cause as Error).message).toBe('from a getter');
+  });
+
+  it('maxDepth is at most 1,000: deeper would overflow the stack while decoding', () => {
+    expect(codeOf(() => deserializeContext('{}', { maxDepth: 1001 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => serializeContext(new Context(), { maxDepth: 10 ** 6 }))).toBe(
+      'ERR_OUT_OF_RANGE',
+    );
+  });
+});

@@ -92,3 +92,39 @@ describe('a class instance in a var sent to a worker', () => {
     ).toBe('still here');
   });
 });
+
+describe('a task that throws what cannot be read', () => {
+  it.each([
+    ['an Error whose code getter throws a Symbol', 'unreadableCode', /unreadable code/],
+    ['an Error whose message cannot be made a string', 'unprintableMessage', /could not be read/],
+    ['a Proxy whose traps throw', 'trappedProxy', /could not be read/],
+  ])(
+    '%s rejects that task only; a bystander on the worker finishes',
+    async (_label, name, message) => {
+      const workers = pool({ concurrentTasksPerWorker: 4 });
+      const options = { filename: fixture('hostile-thrower.mjs') };
+      const bystander = workers.run('bystander', { ...options, name: 'slowEcho' });
+      const error = await rejectionOf(workers.run(null, { ...options, name }));
+      expect(error).toBeInstanceOf(Error);
+      expect((error as { code?: unknown }).code).not.toBe('ERR_WORKER_EXITED');
+      expect((error as Error).message).toMatch(message);
+      expect(await bystander).toBe('bystander');
+    },
+  );
+
+  it('own fields named as Error methods stay behind: the error still prints', async () => {
+    const error = await rejectionOf(
+      pool().run(null, { filename: fixture('hostile-thrower.mjs'), name: 'shadowingFields' }),
+    );
+    expect(String(error)).toBe('Error: shadowing');
+    expect((error as { code?: string }).code).toBe('E');
+  });
+
+  it('an async result that cannot be cloned is ERR_TASK_RESULT, as a synchronous one is', async () => {
+    const error = await rejectionOf(
+      pool().run(null, { filename: fixture('hostile-thrower.mjs'), name: 'asyncFunctionResult' }),
+    );
+    expect((error as { code?: string }).code).toBe('ERR_TASK_RESULT');
+    expect((error as Error).message).toMatch(/\.f is a function/);
+  });
+});

@@ -52,6 +52,12 @@ const SPECIAL_NUMBERS: Readonly<Record<string, number>> = {
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BIGINT = /^-?\d+$/;
 const REGEXP_FLAGS = /^[dgimsuvy]*$/;
+/** A record's type as a message shows it, whatever it is (a BigInt, a cyclic array...). */
+function typeName(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.slice(0, 20));
+  return typeof type === 'number' ? String(type) : `of kind ${typeof type}`;
+}
+
 /** Longer than any ISO date string. */
 const MAX_DATE_LENGTH = 64;
 
@@ -227,7 +233,7 @@ export function decodeRecords(input: unknown, limits: Limits, budget: DecodeBudg
       case RECORD.error:
         return error(payload, index, below);
       default:
-        return fail(index, `has unknown type ${JSON.stringify(type) ?? String(type)}`);
+        return fail(index, `has unknown type ${typeName(type)}`);
     }
   }
 
