@@ -128,7 +128,7 @@ function* pick<T extends unknown[], I extends number>(
   for (const entry of entries) yield entry[index];
 }
 
-/** @internal `value` as a Context (of any copy of this package), else ERR_INVALID_ARG_TYPE naming `argument`. */
+/** `value` as a Context (of any copy of this package), else ERR_INVALID_ARG_TYPE naming `argument`. */
 export function checkContext(value: unknown, argument: string): Context {
   if (!hasBrand(value, BRAND.context)) throw invalidArgType(argument, 'a Context', value);
   return value as Context;
@@ -150,7 +150,7 @@ export function current(): ContextState {
   return als.getStore() ?? root;
 }
 
-/** @internal A new Context holding the same entries as `source`. */
+/** A new Context holding the same entries as `source`. */
 export function copyOf(source: ContextState): Context {
   shareMap(source);
   const copy = new Context();
@@ -161,7 +161,7 @@ export function copyOf(source: ContextState): Context {
 }
 
 /**
- * @internal A new Context holding exactly these entries (distinct vars), and
+ * A new Context holding exactly these entries (distinct vars), and
  * pending entries: a context that arrived, whose `run` restores the carried
  * entries among them (see `restoringCarried`).
  */
@@ -180,7 +180,7 @@ export function contextOf(
 }
 
 /**
- * @internal A copy of a context that arrived in a snapshot, as the context of
+ * A copy of a context that arrived in a snapshot, as the context of
  * one task: like `source`, its `run` restores what arrived carried.
  */
 export function arrivedCopyOf(source: ContextState): Context {
@@ -236,7 +236,7 @@ export function enter<A extends unknown[], R>(
 }
 
 /**
- * @internal `ctx.run(fn)` for a context that arrived, except that carried
+ * `ctx.run(fn)` for a context that arrived, except that carried
  * entries the calling code already holds a value of stay as they are (see
  * `restoringCarried`).
  */
@@ -266,7 +266,7 @@ export function adoptPending(ctx: ContextState, variable: VarState): unknown {
   return value;
 }
 
-/** @internal A value that arrived encoded by a sender's codec, decoded by `variable`'s codec if it has one. */
+/** A value that arrived encoded by a sender's codec, decoded by `variable`'s codec if it has one. */
 export function decodeArrived(variable: VarState, raw: unknown): unknown {
   if (variable._codec === undefined) return raw;
   try {
@@ -280,7 +280,7 @@ export function decodeArrived(variable: VarState, raw: unknown): unknown {
   }
 }
 
-/** @internal Marks `ctx`'s map as shared: from now on a write forks a new map. */
+/** Marks `ctx`'s map as shared: from now on a write forks a new map. */
 export function shareMap(ctx: ContextState): void {
   ctx._owned = false;
 }
@@ -307,18 +307,18 @@ export function bindValue(
   if (!present) ctx._size++;
 }
 
-/** @internal Binds `variable` to `value` in `ctx`, looking up whether it had a value. */
+/** Binds `variable` to `value` in `ctx`, looking up whether it had a value. */
 export function setEntry(ctx: ContextState, variable: VarState, value: unknown): void {
   bindValue(ctx, variable, value, hamtGet(ctx._map, variable) !== ABSENT);
 }
 
-/** @internal Sets (or, with undefined, removes) the pending entry `name` of `ctx`. */
+/** Sets (or, with undefined, removes) the pending entry `name` of `ctx`. */
 export function setPending(ctx: ContextState, name: string, entry: PendingEntry | undefined): void {
   ctx._pending = pendingWith(ctx._pending, name, entry);
 }
 
 /**
- * @internal What other layers read of a context: its map (shared from now on,
+ * What other layers read of a context: its map (shared from now on,
  * so it never changes under the reader), size and pending entries.
  */
 export interface ContextView {
@@ -327,7 +327,7 @@ export interface ContextView {
   readonly pending: Pending | null;
 }
 
-/** @internal The view of `ctx` as it is now. */
+/** The view of `ctx` as it is now. */
 export function viewOf(ctx: ContextState): ContextView {
   shareMap(ctx);
   return { map: ctx._map, size: ctx._size, pending: ctx._pending };
