@@ -3,7 +3,12 @@
  * serialization's internals. Not exported from the package root or its
  * subpaths.
  */
-export { checkDeserializeOptions, checkSerializeOptions, limitsFor } from './options.js';
+export {
+  checkDeserializeOptions,
+  checkSerializeOptions,
+  limitsFor,
+  refuseUndefinedKey,
+} from './options.js';
 export { applyChanges, contextFromEntries } from './read/context.js';
 export { type IncomingEntry, readEntries } from './read/entries.js';
 export { restoreErrorsAs } from './read/records.js';

@@ -40,7 +40,25 @@ function checkObject(options: unknown): Record<string, unknown> {
   if (typeof options !== 'object' || options === null) {
     throw invalidArgType('options', 'an object', options);
   }
+  refuseUndefinedKey(options as Record<string, unknown>, 'options.key');
   return options as Record<string, unknown>;
+}
+
+/**
+ * `key: undefined` given outright is almost always a secret that is not set
+ * (`key: process.env.CONTEXT_KEY`): reading or writing unsigned snapshots
+ * then, without a word, would turn signing off. Leaving the option out says
+ * unsigned on purpose.
+ */
+export function refuseUndefinedKey(options: Record<string, unknown>, argument: string): void {
+  if ('key' in options && options.key === undefined) {
+    throw invalidArgValue(
+      argument,
+      'is undefined (an unset environment variable?): give a key, or leave the option out ' +
+        'for unsigned snapshots',
+      undefined,
+    );
+  }
 }
 
 function checkLimit(name: string, value: unknown, fallback: number, most: number): number {
@@ -72,6 +90,9 @@ function isSigningKey(key: unknown): key is SigningKey {
 }
 
 function checkKey(name: string, key: unknown): SigningKey {
+  if (key === '' || (key instanceof Uint8Array && key.byteLength === 0)) {
+    throw invalidArgValue(name, 'is empty: an empty key would let anyone sign', key);
+  }
   if (!isSigningKey(key)) {
     throw invalidArgType(
       name,

@@ -437,7 +437,8 @@ describe.runIf(hasRedisServer)('contextTelemetry with a key', () => {
 
 describe('contextTelemetry and withContext options', () => {
   it.each([
-    [{ key: '' }, 'ERR_INVALID_ARG_TYPE', /options\.key/],
+    [{ key: '' }, 'ERR_INVALID_ARG_VALUE', /options\.key/],
+    [{ key: undefined }, 'ERR_INVALID_ARG_VALUE', /options\.key" argument is undefined/],
     [{ key: [] }, 'ERR_INVALID_ARG_VALUE', /options\.key/],
     [{ maxAge: 10 }, 'ERR_INVALID_ARG_VALUE', /options\.maxAge.*needs options\.key/],
     [{ key: 'k', maxAge: -1 }, 'ERR_OUT_OF_RANGE', /options\.maxAge/],

@@ -218,7 +218,7 @@ describe('serializeContext arguments', () => {
   it.each([
     [{ format: 'xml' }, 'ERR_INVALID_ARG_VALUE', /options\.format/],
     [{ key: 'secret' }, 'ERR_INVALID_ARG_VALUE', /options\.key.*signs json snapshots only/],
-    [{ format: 'json', key: '' }, 'ERR_INVALID_ARG_TYPE', /options\.key/],
+    [{ format: 'json', key: '' }, 'ERR_INVALID_ARG_VALUE', /options\.key/],
     [{ format: 'json', key: 42 }, 'ERR_INVALID_ARG_TYPE', /options\.key/],
     [{ maxBytes: 0 }, 'ERR_OUT_OF_RANGE', /options\.maxBytes/],
     [{ maxDepth: 1.5 }, 'ERR_OUT_OF_RANGE', /options\.maxDepth/],

@@ -214,19 +214,22 @@ describe('8. a signed snapshot has exactly one text that verifies', () => {
 describe('9. signing keys that cannot work are refused when given', () => {
   const empty = createSecretKey(Buffer.alloc(0));
   it.each([
-    ['an empty secret KeyObject', empty, 'options.key'],
-    ['an object that only looks like a KeyObject', { type: 'secret' }, 'options.key'],
-    ['an empty string', '', 'options.key'],
-    ['an empty Buffer', Buffer.alloc(0), 'options.key'],
-  ])('%s', (_label, key, argument) => {
+    ['an empty secret KeyObject', empty, 'ERR_INVALID_ARG_TYPE'],
+    ['an object that only looks like a KeyObject', { type: 'secret' }, 'ERR_INVALID_ARG_TYPE'],
+    ['an empty string', '', 'ERR_INVALID_ARG_VALUE'],
+    ['an empty Buffer', Buffer.alloc(0), 'ERR_INVALID_ARG_VALUE'],
+    [
+      'a key given as undefined (an unset environment variable)',
+      undefined,
+      'ERR_INVALID_ARG_VALUE',
+    ],
+  ])('%s', (_label, key, code) => {
     const serializing = thrownBy(() =>
       serializeContext(new Context(), { format: 'json', key: key as never }),
     );
-    expect((serializing as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE');
-    expect((serializing as Error).message).toContain(argument);
-    expect(codeOf(() => deserializeContext('{}', { key: key as never }))).toBe(
-      'ERR_INVALID_ARG_TYPE',
-    );
+    expect((serializing as { code?: string }).code).toBe(code);
+    expect((serializing as Error).message).toContain('options.key');
+    expect(codeOf(() => deserializeContext('{}', { key: key as never }))).toBe(code);
   });
 
   it('a key list with a hole, naming the hole', () => {

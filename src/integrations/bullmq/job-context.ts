@@ -1,7 +1,11 @@
 import { Context, ContextSerializationError } from '../../context/index.js';
 import { invalidArgType, runKeepingCurrentCarried } from '../../context/internal.js';
 import type { SigningKey } from '../../serialization/index.js';
-import { snapshotReader, snapshotWriter } from '../../serialization/internal.js';
+import {
+  refuseUndefinedKey,
+  snapshotReader,
+  snapshotWriter,
+} from '../../serialization/internal.js';
 import { splitMetadata } from './metadata.js';
 
 /** How snapshots arriving with jobs are checked. */
@@ -39,6 +43,7 @@ export function checkJobContextOptions(
   if (typeof options !== 'object' || options === null) {
     throw invalidArgType(argument, 'an object', options);
   }
+  refuseUndefinedKey(options as Record<string, unknown>, `${argument}.key`);
   const { key, maxAge } = options as JobContextOptions;
   const signingKey = isKeyList(key) ? key[0] : key;
   const write = snapshotWriter(

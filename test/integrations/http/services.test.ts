@@ -148,7 +148,7 @@ describe('options', () => {
     expect(codeOf(() => requestScope({ ...link, maxAge: '1' as never }))).toBe(
       'ERR_INVALID_ARG_TYPE',
     );
-    expect(codeOf(() => requestScope({ ...link, key: '' }))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(codeOf(() => requestScope({ ...link, key: '' }))).toBe('ERR_INVALID_ARG_VALUE');
     expect(codeOf(() => requestScope.koa(42 as never))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => contextHeaders({ header: 'x-context' } as never))).toBe(
       'ERR_INVALID_ARG_VALUE',
