@@ -15,6 +15,6 @@ export { restoreErrorsAs } from './read/records.js';
 export { snapshotReader, snapshotWriter } from './snapshot.js';
 export { decodeThrown, encodeThrown, isThrownRecords, type ThrownRecords } from './thrown.js';
 export { Refusal, type WalkMode, walkValue } from './walk.js';
-export { ENTRY_FLAG, entryBytes, LIST_OVERHEAD, type Limits } from './wire.js';
+export { ENTRY_FLAG, entryBytes, JSON_SNAPSHOT_START, LIST_OVERHEAD, type Limits } from './wire.js';
 export { type EncodedEntries, encodeCarried, encodeEntries } from './write/entries.js';
 export { type EncodedValue, encodeValue } from './write/value.js';

@@ -11,6 +11,9 @@
 export const FORMAT_VERSION = 1;
 export const OLDEST_READABLE_VERSION = Math.max(1, FORMAT_VERSION - 1);
 
+/** How every json snapshot's text starts: its version comes first. */
+export const JSON_SNAPSHOT_START = '{"v":';
+
 /** The envelope's `f` field: which format a snapshot is in. */
 export const FORMAT_TAG = { structured: 's', json: 'j' } as const;
 

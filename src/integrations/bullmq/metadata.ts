@@ -15,11 +15,11 @@
  * on as found and refused later, where BullMQ fails jobs.
  */
 
+import { JSON_SNAPSHOT_START } from '../../serialization/internal.js';
+
 /** The member that holds the snapshot beside another telemetry's metadata. */
 export const SNAPSHOT_MEMBER = 'contextvars';
 const INNER_MEMBER = 'inner';
-/** Every json snapshot starts so (serialization writes the version first). */
-const SNAPSHOT_START = '{"v":';
 
 /** A job's metadata taken apart. */
 export interface SplitMetadata {
@@ -65,7 +65,7 @@ export function joinMetadata(snapshot: string | undefined, inner: string | undef
 /** Takes stored metadata apart; never throws. */
 export function splitMetadata(metadata: unknown): SplitMetadata {
   if (typeof metadata !== 'string' || metadata === '') return NOTHING;
-  if (metadata.startsWith(SNAPSHOT_START)) return { snapshot: metadata, inner: undefined };
+  if (metadata.startsWith(JSON_SNAPSHOT_START)) return { snapshot: metadata, inner: undefined };
   const members = parseObject(metadata);
   // Not ours: another telemetry's metadata, handed on whole.
   if (members === undefined || !Object.hasOwn(members, SNAPSHOT_MEMBER)) {

@@ -1,7 +1,13 @@
 import { cannotDeserialize } from '../errors.js';
 import type { SigningKey } from '../options.js';
 import { verifies } from '../signing.js';
-import { FORMAT_TAG, FORMAT_VERSION, type Limits, OLDEST_READABLE_VERSION } from '../wire.js';
+import {
+  FORMAT_TAG,
+  FORMAT_VERSION,
+  JSON_SNAPSHOT_START,
+  type Limits,
+  OLDEST_READABLE_VERSION,
+} from '../wire.js';
 import { DecodeBudget } from './budget.js';
 import { type IncomingEntry, readEntries } from './entries.js';
 
@@ -50,7 +56,14 @@ export function fromJson(text: string, limits: Limits, options: JsonReadOptions)
   const tail = SIGNATURE_TAIL.exec(text);
   const body = tail === null ? text : `${text.slice(0, tail.index)}}`;
   if (options.keys.length > 0) {
-    if (tail === null) throw cannotDeserialize('it is not signed, and a key is required');
+    if (tail === null) {
+      // Say what it is: a mangled header reads differently from an unsigned snapshot.
+      throw cannotDeserialize(
+        text.startsWith(JSON_SNAPSHOT_START)
+          ? 'it is not signed, and a key is required'
+          : 'it is not a json snapshot (nor signed, and a key is required)',
+      );
+    }
     if (!verifies(body, tail[1] as string, options.keys)) {
       throw cannotDeserialize('its signature does not match any of the keys');
     }

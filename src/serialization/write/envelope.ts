@@ -1,7 +1,7 @@
 import { cannotSerialize } from '../errors.js';
 import type { SigningKey } from '../options.js';
 import { signatureOf } from '../signing.js';
-import { FORMAT_TAG, FORMAT_VERSION, type Limits } from '../wire.js';
+import { FORMAT_TAG, FORMAT_VERSION, JSON_SNAPSHOT_START, type Limits } from '../wire.js';
 import type { EncodedEntries } from './entries.js';
 
 /**
@@ -37,7 +37,7 @@ export function toJson(
   now: () => number,
   limits: Limits,
 ): string {
-  const head = `{"v":${FORMAT_VERSION},"f":"${FORMAT_TAG.json}"`;
+  const head = `${JSON_SNAPSHOT_START}${FORMAT_VERSION},"f":"${FORMAT_TAG.json}"`;
   const entries = `"e":[${encoded.text}]`;
   let text: string;
   if (key === undefined) {
