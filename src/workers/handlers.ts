@@ -80,9 +80,10 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
     }
     return await importOrRequire(url);
   } catch (error) {
-    throw url.startsWith('file:') && isTypeScript(url) && isUnloadable(error)
-      ? noLoader(url, error)
-      : error;
+    if (url.startsWith('file:') && isTypeScript(url) && isUnloadable(error)) {
+      throw noLoader(url, error);
+    }
+    throw isMissingOrBroken(error) ? notLoadable(url, error) : error;
   } finally {
     modulesLoaded++;
   }
@@ -137,6 +138,24 @@ function isUnloadable(error: unknown): boolean {
     code === 'ERR_UNKNOWN_FILE_EXTENSION' ||
     code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' ||
     code === 'ERR_INTERNAL_ASSERTION'
+  );
+}
+
+/** The module (or one it imports) does not exist, or is not valid JavaScript. */
+function isMissingOrBroken(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    error instanceof SyntaxError || code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+  );
+}
+
+function notLoadable(url: string, cause: unknown): ContextPoolError {
+  const file = url.startsWith('file:') ? fileURLToPath(url) : url;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new ContextPoolError(
+    'ERR_WORKER_MODULE',
+    `The worker module ${file} cannot be loaded: ${why}`,
+    { cause },
   );
 }
 

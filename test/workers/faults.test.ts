@@ -1,5 +1,8 @@
 // Every way a task or its worker can fail: each rejects only what it must,
 // with a coded error, and the pool keeps working.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Context, ContextVar } from '../../dist/index.js';
 import { ContextPool, ContextPoolError } from '../../dist/workers/index.js';
@@ -220,4 +223,30 @@ describe("piscina's own failures get a code", () => {
     expect(await slow).toMatchObject({ code: 'ERR_POOL_DESTROYED' });
     expect(await queued).toMatchObject({ code: 'ERR_POOL_DESTROYED' });
   });
+});
+
+describe('a worker module that cannot be loaded', () => {
+  it.each([
+    ['does not exist', undefined],
+    ['is not valid JavaScript', 'export default function ( {\n'],
+  ])(
+    'one that %s is ERR_WORKER_MODULE naming the file; the pool goes on',
+    async (_label, source) => {
+      const dir = await mkdtemp(join(tmpdir(), 'contextvars-module-'));
+      try {
+        const file = join(dir, 'worker.mjs');
+        if (source !== undefined) await writeFile(file, source);
+        const workers = pool();
+        const error = await rejectionOf(workers.run(1, { filename: file }));
+        expect(error).toBeInstanceOf(ContextPoolError);
+        expect((error as ContextPoolError).code).toBe('ERR_WORKER_MODULE');
+        expect((error as Error).message).toContain(file);
+        expect(await workers.run(3, { filename: fixture('plain-esm.mjs'), name: 'square' })).toBe(
+          9,
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
