@@ -7,14 +7,20 @@ import { ContextSerializationError } from '../context/index.js';
 export function cannotSerialize(
   name: string,
   reason: string,
-  details: { path?: string; cause?: unknown; carried?: boolean } = {},
+  details: { path?: string; cause?: unknown; carried?: boolean; needsCodec?: boolean } = {},
 ): ContextSerializationError {
-  const { carried = false, ...rest } = details;
+  const { carried = false, needsCodec = false, ...rest } = details;
   const where = rest.path ? ` at ${rest.path}` : '';
   const what = carried ? `carried store '${name}'` : `ContextVar '${name}'`;
+  const remedy = !needsCodec
+    ? ''
+    : carried
+      ? ': give carry() a codec that picks what travels and rebuilds it on arrival'
+      : ': give the var a codec that turns it into such data and back, or make it ' +
+        'propagate: false to keep it in this thread';
   return new ContextSerializationError(
     'ERR_CONTEXT_SERIALIZE',
-    `Cannot serialize ${what}: the value${where} ${reason}`,
+    `Cannot serialize ${what}: the value${where} ${reason}${remedy}`,
     { varName: name, ...rest },
   );
 }

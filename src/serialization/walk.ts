@@ -40,7 +40,14 @@ export interface ValueShape {
 /** Why a value cannot be carried (or is over the limits), and where inside it. */
 export class Refusal extends Error {
   readonly segments: string[] = [];
-  constructor(readonly reason: string) {
+  /**
+   * @param needsCodec what was refused could travel through a codec (a class
+   *   instance): the error names the remedy for a var or for a store.
+   */
+  constructor(
+    readonly reason: string,
+    readonly needsCodec = false,
+  ) {
     super(reason);
   }
   /** `.rows[3].owner <PgClient>`; empty for the value itself. */
@@ -385,13 +392,14 @@ function classInstance(object: object, mode: WalkMode): Refusal {
   } catch {
     // A prototype that throws when read (a Proxy): the generic name stays.
   }
-  const refusal = new Refusal(
+  const refusal =
     mode === 'send'
-      ? 'is a class instance, which does not travel as it is (only plain data, Map, Set, Date, ' +
-          'RegExp, Error, ArrayBuffer and typed arrays do): give the var a codec that turns it ' +
-          'into such data and back, or make it propagate: false to keep it in this thread'
-      : 'is a class instance, which no sender writes',
-  );
+      ? new Refusal(
+          'is a class instance, which does not travel as it is (only plain data, Map, Set, ' +
+            'Date, RegExp, Error, ArrayBuffer and typed arrays do)',
+          true,
+        )
+      : new Refusal('is a class instance, which no sender writes');
   refusal.segments.push(` <${name}>`);
   return refusal;
 }

@@ -86,6 +86,9 @@ describe.each(formats)('%s: a carried store', (format) => {
     expect((error as ContextSerializationError).varName).toBe('carry.logger');
     expect((error as Error).message).toContain("carried store 'carry.logger'");
     expect((error as Error).message).toContain('.log <Logger>');
+    // The remedy for a store: carry() has no propagate option.
+    expect((error as Error).message).toContain('give carry() a codec');
+    expect((error as Error).message).not.toContain('propagate');
   });
 
   it('copies made inside the arrived context see the same store object', async () => {

@@ -227,7 +227,11 @@ class EntriesBuilder {
       encoded = encodeValue(value, this.format, this.limits);
     } catch (error) {
       if (error instanceof Refusal) {
-        throw cannotSerialize(name, error.reason, { path: error.path, carried });
+        throw cannotSerialize(name, error.reason, {
+          path: error.path,
+          carried,
+          needsCodec: error.needsCodec,
+        });
       }
       throw error;
     }
