@@ -101,7 +101,15 @@ function headersOf(active: OtelContext, propagator: TextMapPropagator): Readonly
   }
   const headers: Headers = {};
   propagator.inject(active, headers, defaultTextMapSetter);
-  return Object.keys(headers).length === 0 ? null : Object.freeze(headers);
+  if (Object.keys(headers).length > 0) return Object.freeze(headers);
+  warnOnce(
+    'CONTEXTVARS_OTEL_NO_PROPAGATOR',
+    'A span is active, but the OpenTelemetry propagator wrote nothing, so the trace does not ' +
+      'travel with tasks: register one (propagation.setGlobalPropagator(new ' +
+      'CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new ' +
+      'W3CBaggagePropagator()] })), as a NodeSDK does) or give carryOpenTelemetry({ propagator }).',
+  );
+  return null;
 }
 
 function sameHeaders(a: Readonly<Headers>, b: Readonly<Headers>): boolean {
@@ -119,18 +127,23 @@ function isHeaders(value: unknown): value is Headers {
   return true;
 }
 
-let warned = false;
+const warned = new Set<string>();
 
-/** `context.with` did nothing: spans started here would have no parent. Said once per thread. */
+/** A process warning, once per thread for each code. */
+function warnOnce(code: string, message: string): void {
+  if (warned.has(code)) return;
+  warned.add(code);
+  process.emitWarning(message, { type: 'ContextVarsWarning', code });
+}
+
+/** `context.with` did nothing: spans started here would have no parent. */
 function warnNoContextManager(): void {
-  if (warned) return;
-  warned = true;
-  process.emitWarning(
+  warnOnce(
+    'CONTEXTVARS_OTEL_NO_CONTEXT_MANAGER',
     'An OpenTelemetry context arrived with a task, but no OpenTelemetry context manager is ' +
       'registered in this thread, so spans started here have no parent. Register one before ' +
       'tasks run (a NodeSDK does; or context.setGlobalContextManager(new ' +
       'AsyncLocalStorageContextManager().enable())).',
-    { code: 'CONTEXTVARS_OTEL_NO_CONTEXT_MANAGER' },
   );
 }
 
