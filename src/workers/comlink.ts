@@ -111,7 +111,7 @@ function contextualEndpoint(endpoint: Comlink.Endpoint, exposing: boolean): Coml
         const data = event.data as MessageLike | undefined;
         const entries = data?.[SNAPSHOT];
         if (!Array.isArray(entries)) {
-          deliver(listener, exposing ? event : withErrorFields(event));
+          deliver(listener, exposing ? event : withThrownValue(event));
           return;
         }
         let entered = false;
@@ -206,35 +206,25 @@ function throwCarried(thrown: unknown): never {
   throw encodeThrown(thrown);
 }
 
-/** A thrown value that came back as records, turned into the fields comlink assigns onto its Error. */
-function withErrorFields(event: MessageEvent): MessageEvent {
+/**
+ * A thrown value that came back as records, rebuilt whole (its class restored
+ * as the pool restores it) and handed to comlink as a non-error value, which
+ * comlink throws as it is. Records that cannot be decoded reject this one
+ * call with the decoding error.
+ */
+function withThrownValue(event: MessageEvent): MessageEvent {
   const data = event.data as MessageLike | undefined;
   const serialized = data?.value as { isError?: boolean; value?: unknown } | undefined;
   if (data?.type !== 'HANDLER' || data.name !== 'throw' || !isThrownRecords(serialized?.value))
     return event;
-  let value: { isError: boolean; value: unknown };
+  let thrown: unknown;
   try {
-    const thrown = decodeThrown(serialized.value);
-    value =
-      thrown instanceof Error
-        ? { isError: true, value: errorFields(thrown) }
-        : { isError: false, value: thrown };
+    thrown = decodeThrown(serialized.value);
   } catch (error) {
-    // A malformed reply rejects this one call, with the decoding error itself
-    // (comlink throws a non-error value as it is).
-    value = { isError: false, value: error };
+    thrown = error;
   }
-  return { data: { ...data, value }, origin: event.origin } as MessageEvent;
-}
-
-function errorFields(error: Error): Record<string, unknown> {
-  const fields: Record<string, unknown> = {
-    message: error.message,
-    name: error.name,
-    stack: error.stack,
-  };
-  if ('cause' in error) fields.cause = error.cause;
-  for (const key of Object.keys(error))
-    fields[key] = (error as unknown as Record<string, unknown>)[key];
-  return fields;
+  return {
+    data: { ...data, value: { isError: false, value: thrown } },
+    origin: event.origin,
+  } as MessageEvent;
 }

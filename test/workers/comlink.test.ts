@@ -82,8 +82,9 @@ describe('contextvars/comlink', () => {
     expect(result).toEqual(['changed-remotely', 'caller', 'caller:after']);
   });
 
-  it('keeps the code and own primitive properties of thrown errors, sync and async', async () => {
+  it('keeps the class, code and own primitive properties of thrown errors, sync and async', async () => {
     const error = (await rejectionOf(api.fail())) as Error & Record<string, unknown>;
+    expect(error).toBeInstanceOf(RangeError);
     expect([error.name, error.message, error.code, error.attempt]).toEqual([
       'RangeError',
       'nope',
