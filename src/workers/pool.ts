@@ -3,7 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { type Context, copyContext } from '../context/index.js';
-import { checkContext, copyOf, invalidArgType, withCode } from '../context/internal.js';
+import {
+  checkContext,
+  copyOf,
+  invalidArgType,
+  invalidArgValue,
+  withCode,
+} from '../context/internal.js';
 import { deserializeContext, type StructuredSnapshot } from '../serialization/index.js';
 import { Dispatcher, factsOf, type LoadBalancer, leastBusy, type TaskMessage } from './dispatch.js';
 import { poolFailure } from './errors.js';
@@ -197,12 +203,16 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   runInContext(task: T, options: RunInContextOptions = NO_OPTIONS): Promise<unknown> {
     try {
       const own = ownRunOptions(options);
+      const { returnContext = false } = own;
+      if (typeof returnContext !== 'boolean') {
+        throw invalidArgType('options.returnContext', 'of type boolean', returnContext);
+      }
       // A copy, taken now: later changes to the given context must not reach the task.
       const context =
         own.context === undefined
           ? copyContext()
           : copyOf(checkContext(own.context, 'options.context'));
-      return this.#submit(task, own, context, own.returnContext === true);
+      return this.#submit(task, own, context, returnContext);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -211,7 +221,15 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   /** Runs `task` in a worker, in an empty context (a new Python thread's). */
   run<Result = R>(task: T, options: RunOptions = NO_OPTIONS): Promise<Result> {
     try {
-      return this.#submit(task, ownRunOptions(options), null, false) as Promise<Result>;
+      const own = ownRunOptions(options) as RunInContextOptions;
+      if (own.returnContext !== undefined || own.context !== undefined) {
+        throw invalidArgValue(
+          own.context !== undefined ? 'options.context' : 'options.returnContext',
+          'is a runInContext option: run() runs the task in an empty context',
+          own.context ?? own.returnContext,
+        );
+      }
+      return this.#submit(task, own, null, false) as Promise<Result>;
     } catch (error) {
       return Promise.reject(error);
     }

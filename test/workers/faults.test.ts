@@ -250,3 +250,16 @@ describe('a worker module that cannot be loaded', () => {
     },
   );
 });
+
+describe('runInContext options run() has no use for', () => {
+  it('returnContext must be a boolean, and run() refuses it and context outright', async () => {
+    const workers = pool();
+    const wrongType = await rejectionOf(workers.runInContext(1, { returnContext: 'yes' as never }));
+    expect((wrongType as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE');
+    for (const options of [{ returnContext: true }, { context: new Context() }]) {
+      const error = await rejectionOf(workers.run(1, options as never));
+      expect((error as { code?: string }).code).toBe('ERR_INVALID_ARG_VALUE');
+      expect((error as Error).message).toMatch(/runInContext option/);
+    }
+  });
+});
