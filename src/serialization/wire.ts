@@ -121,8 +121,12 @@ export function bufferBytes(byteLength: number): number {
  */
 const DECIMAL_DIGITS_PER_HEX_DIGIT = Math.log10(16);
 
-/** The most decimal digits a BigInt may have in a record: parsing more takes superlinear time. */
-export const MAX_BIGINT_DIGITS = 65_536;
+/**
+ * The most decimal digits a BigInt may have in a snapshot or a thrown value:
+ * reading one from records takes superlinear time (about 40 us at this size,
+ * 4 ms at 65,536 digits), and an input may hold many.
+ */
+export const MAX_BIGINT_DIGITS = 4096;
 
 /** Decimal digits of a BigInt, rounded up, without converting it to decimal. */
 export function bigintDigits(value: bigint): number {
