@@ -69,9 +69,21 @@ interface Base extends SentBase {
   retired: boolean;
 }
 
-/** More differences than this, and a snapshot becomes a base of its own. */
+/**
+ * More differences than this, and a snapshot becomes a base of its own. A
+ * request's context differs from the startup context by a handful of vars
+ * (id, user, tenant, deadline...); past that, the changes cost as much to
+ * clone as the base itself (structured clone: about 35 ns per element), and
+ * the diff stops early instead of walking the rest.
+ */
 const MAX_CHANGES = 8;
-/** Bases a pool diffs against, most recent first. */
+/**
+ * Bases a pool diffs against, most recent first. Each snapshot is tried
+ * against every kept base until one is close enough, so this bounds the work
+ * per task; a few cover a server's usual shapes of context (anonymous,
+ * signed in, an admin tool...), and each retired base costs workers a
+ * message to forget it.
+ */
 const BASES_KEPT = 4;
 
 /**
