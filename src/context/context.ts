@@ -225,7 +225,7 @@ export function enter<A extends unknown[], R>(
   outer._entered = true;
   try {
     if (ctx._arrived && state.carried.size > 0) {
-      return restoringCarried(ctx._pending, () => als.run(ctx, fn, ...args), keepCurrentCarried);
+      return enterRestoring(ctx, fn, args, keepCurrentCarried);
     }
     // Spreading an empty rest array through here costs more than als.run itself.
     return args.length === 0 ? als.run(ctx, fn as () => R) : als.run(ctx, fn, ...args);
@@ -233,6 +233,20 @@ export function enter<A extends unknown[], R>(
     ctx._entered = false;
     outer._entered = outerWasEntered;
   }
+}
+
+/**
+ * The carried entries' restores around `als.run`. A function of its own: a
+ * closure inside `enter` would make every call of `enter` allocate the
+ * variables it captures, whether or not this path is taken.
+ */
+function enterRestoring<A extends unknown[], R>(
+  ctx: ContextState,
+  fn: (...args: A) => R,
+  args: A,
+  keepCurrentCarried: boolean,
+): R {
+  return restoringCarried(ctx._pending, () => als.run(ctx, fn, ...args), keepCurrentCarried);
 }
 
 /**

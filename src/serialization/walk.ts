@@ -275,9 +275,8 @@ class Walker {
   }
 
   /**
-   * Visits a child of a Map, Set or Error; on a refusal, prepends where the
-   * child sits. Arrays and objects, most of any value, do the same once per
-   * loop instead of once per child.
+   * Visits a child of an Error; on a refusal, prepends where the child sits.
+   * Containers do the same once per loop instead of once per child.
    */
   private child(value: unknown, depth: number, at: string): number {
     try {
@@ -339,26 +338,37 @@ class Walker {
 
   private map(map: Map<unknown, unknown>, depth: number): number {
     let deepest = 0;
-    let i = 0;
+    let n = 0;
+    let at = 'key';
     this.count(VALUE_BYTES.container);
-    for (const [key, value] of map) {
-      const n = i++;
-      deepest = Math.max(
-        deepest,
-        this.child(key, depth, `<map key #${n}>`),
-        this.child(value, depth, `<map value #${n}>`),
-      );
+    try {
+      for (const [key, value] of map) {
+        at = 'key';
+        const belowKey = this.visit(key, depth);
+        at = 'value';
+        const belowValue = this.visit(value, depth);
+        deepest = Math.max(deepest, belowKey, belowValue);
+        n++;
+      }
+    } catch (error) {
+      // The label is built only for a refusal, never per entry.
+      throw located(error, `<map ${at} #${n}>`);
     }
     return deepest;
   }
 
   private set(set: Set<unknown>, depth: number): number {
     let deepest = 0;
-    let i = 0;
+    let n = 0;
     this.count(VALUE_BYTES.container);
-    for (const item of set) {
-      const n = i++;
-      deepest = Math.max(deepest, this.child(item, depth, `<set item #${n}>`));
+    try {
+      for (const item of set) {
+        const below = this.visit(item, depth);
+        if (below > deepest) deepest = below;
+        n++;
+      }
+    } catch (error) {
+      throw located(error, `<set item #${n}>`);
     }
     return deepest;
   }
