@@ -123,6 +123,11 @@ export function carriedEntries(): IterableIterator<CarriedEntry> {
   return state.carried.values();
 }
 
+/** Whether anything is carried in this thread: the per-task paths ask this first. */
+export function isAnythingCarried(): boolean {
+  return state.carried.size > 0;
+}
+
 /**
  * `enter` for a context that arrived in a snapshot: calls `enterNow` with the
  * carried entries whose values arrived restored around it, the first

@@ -7,6 +7,7 @@
 export {
   carriedEntries,
   carriedEntry,
+  isAnythingCarried,
   registerCarried,
 } from './carried.js';
 export {

@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { carriedEntries } from '../context/internal.js';
+import { carriedEntries, isAnythingCarried } from '../context/internal.js';
 
 const CHANNEL = 'contextvars.flush';
 
@@ -51,6 +51,7 @@ async function flushAll(): Promise<void> {
 }
 
 function hasFlush(): boolean {
+  if (!isAnythingCarried()) return false;
   for (const entry of carriedEntries()) if (entry.flush !== undefined) return true;
   return false;
 }

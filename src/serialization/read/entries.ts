@@ -41,12 +41,11 @@ export function readEntries(
   list: unknown,
   limits: Limits,
   check: PayloadCheck,
-  budget: DecodeBudget = check === 'none' ? fullBudget(limits) : new DecodeBudget(limits.maxBytes),
+  budget?: DecodeBudget,
 ): IncomingEntry[] {
   if (!Array.isArray(list) || list.length % ENTRY_FIELDS !== 0) {
     throw cannotDeserialize('its entries are not a list of name, flags, payload');
   }
-  const depthOnly = { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: limits.maxDepth };
   const incoming: IncomingEntry[] = [];
   let bytes = LIST_OVERHEAD;
   for (let i = 0; i < list.length; i += ENTRY_FIELDS) {
@@ -61,7 +60,10 @@ export function readEntries(
     let value: unknown;
     try {
       if (check !== 'none') {
-        const measureLimits = check === 'depth' ? depthOnly : limits;
+        const measureLimits =
+          check === 'depth'
+            ? { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: limits.maxDepth }
+            : limits;
         const measured = asRecords
           ? recordListBytes(payload, measureLimits)
           : isCarriedPrimitive(payload)
@@ -72,10 +74,16 @@ export function readEntries(
           if (bytes > limits.maxBytes) {
             throw new Refusal(`makes the snapshot larger than maxBytes (${limits.maxBytes})`);
           }
+          budget ??= new DecodeBudget(limits.maxBytes);
           budget.read(measured);
         }
       }
-      value = asRecords ? decodeRecords(payload, limits, budget) : payload;
+      if (asRecords) {
+        budget ??= check === 'none' ? fullBudget(limits) : new DecodeBudget(limits.maxBytes);
+        value = decodeRecords(payload, limits, budget);
+      } else {
+        value = payload;
+      }
     } catch (error) {
       if (error instanceof Refusal) {
         const where = error.path ? ` at ${error.path}` : '';

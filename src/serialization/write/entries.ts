@@ -5,6 +5,7 @@ import {
   carriedEntry,
   forEachPending,
   hamtForEach,
+  isAnythingCarried,
   type Pending,
   type PendingEntry,
   type VarState,
@@ -109,6 +110,7 @@ export function encodeCarried(limits: Limits): EncodedEntries | null {
 
 /** What each carried entry holds in the code running now, by name; null for nothing. */
 function captureCarried(): Map<string, PendingEntry> | null {
+  if (!isAnythingCarried()) return null;
   let captured: Map<string, PendingEntry> | null = null;
   for (const carried of carriedEntries()) {
     let entry: PendingEntry | undefined;
