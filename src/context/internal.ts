@@ -12,7 +12,6 @@ export {
 } from './carried.js';
 export {
   arrivedCopyOf,
-  type ContextView,
   checkContext,
   contextOf,
   copyOf,
@@ -34,6 +33,6 @@ export {
   withCode,
 } from './errors.js';
 export { type Hamt, type HashedKey, hamtDiff, hamtForEach } from './hamt.js';
-export { forEachPending, type Pending, pendingFrom, pendingGet } from './pending.js';
+export { forEachPending, type Pending, pendingFrom } from './pending.js';
 export { declaredVar } from './registry.js';
-export type { CarriedEntry, ContextState, PendingEntry, VarState } from './state.js';
+export type { ContextState, PendingEntry, VarState } from './state.js';

@@ -3,18 +3,12 @@
  * serialization's internals. Not exported from the package root or its
  * subpaths.
  */
-export {
-  checkDeserializeOptions,
-  checkSerializeOptions,
-  limitsFor,
-  refuseUndefinedKey,
-} from './options.js';
+export { limitsFor, refuseUndefinedKey } from './options.js';
 export { applyChanges, contextFromEntries } from './read/context.js';
-export { type IncomingEntry, readEntries } from './read/entries.js';
+export { readEntries } from './read/entries.js';
 export { restoreErrorsAs } from './read/records.js';
 export { snapshotReader, snapshotWriter } from './snapshot.js';
-export { decodeThrown, encodeThrown, isThrownRecords, type ThrownRecords } from './thrown.js';
-export { Refusal, type WalkMode, walkValue } from './walk.js';
+export { decodeThrown, encodeThrown, isThrownRecords } from './thrown.js';
 export { ENTRY_FLAG, entryBytes, JSON_SNAPSHOT_START, LIST_OVERHEAD, type Limits } from './wire.js';
 export { type EncodedEntries, encodeCarried, encodeEntries } from './write/entries.js';
-export { type EncodedValue, encodeValue } from './write/value.js';
+export { encodeValue } from './write/value.js';
