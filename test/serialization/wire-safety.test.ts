@@ -296,3 +296,13 @@ describe('walking a value that shares its parts (a DAG)', () => {
     expect(reads).toBeLessThan(100);
   });
 });
+
+describe('a keyed reader says what is wrong with what it was given', () => {
+  it.each([
+    ['garbage', /not a json snapshot/],
+    ['{', /not a json snapshot/],
+    ['{"v":1,"f":"j","e":[]}', /it is not signed, and a key is required/],
+  ])('%j', (text, reason) => {
+    expect(refusedAsInput(() => deserializeContext(text, { key: 'k' })).message).toMatch(reason);
+  });
+});
