@@ -258,6 +258,16 @@ export function runKeepingCurrentCarried<R>(ctx: ContextState, fn: () => R): R {
   return enter(ctx, fn, [], true);
 }
 
+/**
+ * Calls `fn` in `ctx` as a callback of it (an event a server emits for a
+ * request): directly where `ctx` is already current or entered (the event
+ * is emitted synchronously inside its run), else inside a run of `ctx`.
+ */
+export function runAsCallback<R>(ctx: ContextState, fn: () => R): R {
+  if (ctx._entered || current() === ctx) return fn();
+  return enter(ctx, fn, []);
+}
+
 /** The value of `variable` in `ctx`, adopting a pending entry of its name; ABSENT if none. */
 export function entryOf(ctx: ContextState, variable: VarState): unknown {
   const value = hamtGet(ctx._map, variable);

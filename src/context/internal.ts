@@ -18,6 +18,7 @@ export {
   current,
   decodeArrived,
   eraseEntry,
+  runAsCallback,
   runKeepingCurrentCarried,
   setEntry,
   setPending,

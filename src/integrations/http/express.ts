@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { emitResponseEventsIn } from './response.js';
 import { type RequestScopeOptions, requestScopeFor } from './scope.js';
 
 /** An Express or Connect middleware. */
@@ -11,8 +12,9 @@ export type ConnectMiddleware = (
 /** `requestScope(options)`: the Express/Connect middleware. */
 export function connectScope(options?: RequestScopeOptions): ConnectMiddleware {
   const open = requestScopeFor(options);
-  return function requestScope(req, _res, next) {
+  return function requestScope(req, res, next) {
     const { context, refusal } = open(req.headers);
+    emitResponseEventsIn(res, context);
     // Everything after this middleware runs in the request's context: later
     // middleware, the route, error handlers, and what they start.
     if (refusal === undefined) context.run(next);

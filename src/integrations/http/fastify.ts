@@ -1,11 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from '../../context/index.js';
 import { current } from '../../context/internal.js';
+import { emitResponseEventsIn, type ResponseLike } from './response.js';
 import { type RequestScopeOptions, requestScopeFor } from './scope.js';
 
 /** What the plugin reads of a Fastify request. */
 export interface FastifyRequestLike {
   readonly raw: IncomingMessage;
+}
+
+/** What the plugin reads of a Fastify reply. */
+export interface FastifyReplyLike {
+  readonly raw: ResponseLike;
 }
 
 type Done = (error?: Error) => void;
@@ -59,12 +65,16 @@ export const fastifyScope: FastifyScopePlugin = Object.assign(
       if (context === undefined || current() === context) next();
       else context.run(next);
     };
-    instance.addHook('onRequest', (request: FastifyRequestLike, _reply: unknown, next: Done) => {
-      const { context, refusal } = open(request.raw.headers);
-      contexts.set(request, context);
-      if (refusal === undefined) context.run(next);
-      else context.run(next, refusal);
-    });
+    instance.addHook(
+      'onRequest',
+      (request: FastifyRequestLike, reply: FastifyReplyLike, next: Done) => {
+        const { context, refusal } = open(request.raw.headers);
+        contexts.set(request, context);
+        emitResponseEventsIn(reply.raw, context);
+        if (refusal === undefined) context.run(next);
+        else context.run(next, refusal);
+      },
+    );
     const withReply = (request: FastifyRequestLike, _reply: unknown, next: Done) =>
       reenter(request, next);
     instance.addHook('onResponse', withReply);

@@ -4,9 +4,15 @@ import { type KoaMiddleware, koaScope } from './koa.js';
 import type { RequestScopeOptions } from './scope.js';
 
 export type { ConnectMiddleware } from './express.js';
-export type { FastifyInstanceLike, FastifyRequestLike, FastifyScopePlugin } from './fastify.js';
+export type {
+  FastifyInstanceLike,
+  FastifyReplyLike,
+  FastifyRequestLike,
+  FastifyScopePlugin,
+} from './fastify.js';
 export { type ContextHeadersOptions, contextHeaders } from './headers.js';
 export type { KoaContextLike, KoaMiddleware } from './koa.js';
+export type { ResponseLike } from './response.js';
 export type { RefusedContextError, RequestScopeOptions } from './scope.js';
 
 /** `requestScope` and its Koa and Fastify forms. */
