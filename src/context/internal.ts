@@ -5,20 +5,19 @@
  * functions here, never through its fields.
  */
 export {
+  arrive,
   carriedEntries,
   carriedEntry,
   isAnythingCarried,
   registerCarried,
 } from './carried.js';
 export {
-  arrivedCopyOf,
   checkContext,
   contextOf,
   copyOf,
   current,
   decodeArrived,
   eraseEntry,
-  runKeepingCurrentCarried,
   setEntry,
   setPending,
   viewOf,
@@ -35,4 +34,4 @@ export {
 export { type Hamt, type HashedKey, hamtDiff, hamtForEach } from './hamt.js';
 export { forEachPending, type Pending, pendingFrom } from './pending.js';
 export { declaredVar } from './registry.js';
-export type { ContextState, PendingEntry, VarState } from './state.js';
+export type { CarriedEntry, ContextState, PendingEntry, VarState } from './state.js';
