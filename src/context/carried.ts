@@ -162,7 +162,9 @@ export function arrive(ctx: ContextState): void {
   let arrived: unknown[] | undefined;
   for (const carried of state.carried.values()) {
     const entry = pendingGet(pending, carried.name);
-    if (entry !== undefined) (arrived ??= []).push(carried, carried.arrive(entry));
+    if (entry === undefined) continue;
+    arrived ??= [];
+    arrived.push(carried, carried.arrive(entry));
   }
   ctx._arrived = arrived ?? NOTHING_ARRIVED;
 }

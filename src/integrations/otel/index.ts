@@ -113,7 +113,7 @@ function extractor(
     try {
       extracted = propagator.extract(ROOT_CONTEXT, arrived.value, defaultTextMapGetter);
     } catch (cause) {
-      throw refused('its propagator threw while extracting it', cause);
+      throw refused('its propagator threw while extracting it', { cause });
     }
     // A propagator that found nothing to extract: nothing to restore.
     if (extracted === null || extracted === undefined) return undefined;
@@ -126,12 +126,12 @@ function extractor(
   };
 }
 
-function refused(reason: string, cause?: unknown): ContextSerializationError {
+function refused(reason: string, details: { cause?: unknown } = {}): ContextSerializationError {
   return new ContextSerializationError(
     'ERR_CONTEXT_DESERIALIZE',
     `Cannot deserialize the context: the OpenTelemetry context that arrived (carried entry ` +
       `'${OPENTELEMETRY_ENTRY}') was refused: ${reason}`,
-    cause === undefined ? { varName: OPENTELEMETRY_ENTRY } : { varName: OPENTELEMETRY_ENTRY, cause },
+    { varName: OPENTELEMETRY_ENTRY, ...details },
   );
 }
 
