@@ -46,6 +46,13 @@ type Headers = Record<string, string>;
  * active span. Call it on both sides. With nothing active, nothing travels
  * and the only cost is one check. Returns a function that stops carrying.
  *
+ * What the receiving code already carries wins: the arrived context applies
+ * only where no span is active when the context is entered. A span the
+ * receiver's own instrumentation opened (HTTP auto-instrumentation's server
+ * span around `requestScope({ header })`, bullmq-otel's process span around
+ * a job) stays the parent: its own propagation already carried the trace.
+ * Vars and stores arrive as usual.
+ *
  * Only what a propagator carries travels: span context, trace state and
  * baggage. Other keys set on an OpenTelemetry Context stay behind.
  *
