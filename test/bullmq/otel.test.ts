@@ -5,11 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, propagation, type Span, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  type ReadableSpan,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,32 +13,12 @@ import { ContextVar, carry, copyContext } from '../../dist/index.js';
 import { contextTelemetry } from '../../dist/integrations/bullmq/index.js';
 import { carryOpenTelemetry } from '../../dist/integrations/otel/index.js';
 import { deserializeContext } from '../../dist/serialization/index.js';
+import { EndedSpans } from '../support/otel.js';
 import { hasRedisServer, redisForFile } from '../support/redis.js';
 import { finished, inContext, queueKit, replaceMetadata, storedMetadata } from './support.js';
 
 const requestId = new ContextVar<string>('request_id', { default: 'none' });
 
-/** Every ended span, and a promise per span name for the first to end. */
-class EndedSpans implements SpanProcessor {
-  private readonly waiting = new Map<string, (span: ReadableSpan) => void>();
-  private readonly ended: ReadableSpan[] = [];
-  onStart(): void {}
-  onEnd(span: ReadableSpan): void {
-    this.ended.push(span);
-    this.waiting.get(span.name)?.(span);
-  }
-  named(name: string): Promise<ReadableSpan> {
-    const found = this.ended.find((s) => s.name === name);
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise((resolve) => this.waiting.set(name, resolve));
-  }
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 const spans = new EndedSpans();
 const tracer = () => trace.getTracer('test');
 
