@@ -38,7 +38,8 @@ const NAME = 'contextvars-request-scope';
  * other request's context), a client that goes away (onRequestAbort) and a
  * socket timeout (onTimeout). Those hooks enter the request's context again,
  * so the hooks after them, error handlers and Fastify's request logging run
- * in it.
+ * in it. Entering again restores the same carried store objects (read once,
+ * when the header arrived): what an earlier hook wrote to a store is there.
  */
 export const fastifyScope: FastifyScopePlugin = Object.assign(
   function requestScope(
