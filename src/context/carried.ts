@@ -4,10 +4,12 @@ import {
   invalidArgType,
   invalidArgValue,
 } from './errors.js';
-import { type Pending, pendingGet } from './pending.js';
+import { pendingGet } from './pending.js';
 import {
+  type Arrived,
   assertUsable,
   type CarriedEntry,
+  type ContextState,
   type ContextVarCodec,
   type PendingEntry,
   state,
@@ -63,7 +65,7 @@ export function carry<T>(
   }
   const { name, codec } = options;
   checkCodec(codec);
-  return registerCarried({
+  return registerCarried<T>({
     name,
     capture(): PendingEntry | undefined {
       const store = als.getStore();
@@ -72,22 +74,35 @@ export function carry<T>(
         ? { value: store, coded: false }
         : { value: codec.encode(store), coded: true };
     },
-    restore<R>(arrived: PendingEntry, fn: () => R): R {
-      let value = arrived.value as T;
-      if (arrived.coded && codec !== undefined) {
-        try {
-          value = codec.decode(arrived.value);
-        } catch (cause) {
-          throw new ContextSerializationError(
-            'ERR_CONTEXT_DESERIALIZE',
-            `The codec of carried store '${name}' failed to decode the value that arrived for it`,
-            { varName: name, cause },
-          );
-        }
-      }
-      return als.run(value, fn);
-    },
+    arrive: codec === undefined ? (arrived) => arrived.value as T : decoding(name, codec),
+    restore: (value, fn) => als.run(value, fn),
   });
+}
+
+/**
+ * The arrival of a store with a codec: the codec is the receiver's contract,
+ * so a value the sender did not encode is refused, never handed over raw.
+ */
+function decoding<T>(name: string, codec: ContextVarCodec<T>): (arrived: PendingEntry) => T {
+  return (arrived) => {
+    if (!arrived.coded) {
+      throw new ContextSerializationError(
+        'ERR_CONTEXT_DESERIALIZE',
+        `Cannot deserialize the context: carried store '${name}' has a codec here, and the ` +
+          'value that arrived for it was not encoded by one',
+        { varName: name },
+      );
+    }
+    try {
+      return codec.decode(arrived.value);
+    } catch (cause) {
+      throw new ContextSerializationError(
+        'ERR_CONTEXT_DESERIALIZE',
+        `The codec of carried store '${name}' failed to decode the value that arrived for it`,
+        { varName: name, cause },
+      );
+    }
+  };
 }
 
 /**
@@ -95,7 +110,7 @@ export function carry<T>(
  * one mechanism behind `carry` and the integrations. Returns a function that
  * unregisters it.
  */
-export function registerCarried(entry: CarriedEntry): () => void {
+export function registerCarried<V>(entry: CarriedEntry<V>): () => void {
   const { name } = entry;
   if (typeof name !== 'string' || name === '') {
     throw invalidArgType('options.name', 'a non-empty string', name);
@@ -107,7 +122,7 @@ export function registerCarried(entry: CarriedEntry): () => void {
       name,
     );
   }
-  state.carried.set(name, entry);
+  state.carried.set(name, entry as CarriedEntry);
   return () => {
     if (state.carried.get(name) === entry) state.carried.delete(name);
   };
@@ -128,26 +143,60 @@ export function isAnythingCarried(): boolean {
   return state.carried.size > 0;
 }
 
+const NOTHING_ARRIVED: Arrived = Object.freeze([]);
+
 /**
- * `enter` for a context that arrived in a snapshot: calls `enterNow` with the
- * carried entries whose values arrived restored around it, the first
- * registered outermost. `keepCurrent` leaves alone the entries the calling
- * code already holds a value of (a tracing span a queue's own telemetry made
- * active around a job).
+ * The arrival step, when a snapshot becomes `ctx` (a header is read, a task
+ * or a job starts): each carried entry registered here reads what arrived
+ * under its name, once (`CarriedEntry.arrive`), and `ctx`'s run restores
+ * what it made of it. A refusal propagates: it refuses the whole arrival.
+ * What arrived stays pending too, forwarded if the entry is unregistered.
  */
-export function restoringCarried<R>(
-  pending: Pending | null,
-  enterNow: () => R,
-  keepCurrent: boolean,
-): R {
+export function arrive(ctx: ContextState): void {
+  const pending = ctx._pending;
+  if (pending === null) {
+    // Nothing arrived that a carried entry could read, now or once registered.
+    ctx._arrived = null;
+    return;
+  }
+  let arrived: unknown[] | undefined;
+  for (const carried of state.carried.values()) {
+    const entry = pendingGet(pending, carried.name);
+    if (entry === undefined) continue;
+    arrived ??= [];
+    arrived.push(carried, carried.arrive(entry));
+  }
+  ctx._arrived = arrived ?? NOTHING_ARRIVED;
+}
+
+/**
+ * `enter` for a context that arrived: calls `enterNow` with what arrived
+ * carried restored around it, the first registered entry outermost. An
+ * entry registered after the context arrived reads its pending value at
+ * the first entry, once, and `ctx` keeps what it made of it.
+ */
+export function restoringCarried<R>(ctx: ContextState, enterNow: () => R): R {
   let run = enterNow;
   const entries = [...state.carried.values()];
   for (let i = entries.length - 1; i >= 0; i--) {
-    const entry = entries[i] as CarriedEntry;
-    const arrived = pendingGet(pending, entry.name);
-    if (arrived === undefined || (keepCurrent && entry.capture() !== undefined)) continue;
+    const carried = entries[i] as CarriedEntry;
+    const value = arrivedFor(ctx, carried);
+    if (value === NOTHING) continue;
     const inner = run;
-    run = () => entry.restore(arrived, inner);
+    run = () => carried.restore(value, inner);
   }
   return run();
+}
+
+const NOTHING = Symbol('nothing arrived');
+
+/** What `carried` made of its arrived value in `ctx` (reading a late one now), or NOTHING. */
+function arrivedFor(ctx: ContextState, carried: CarriedEntry): unknown {
+  const arrived = ctx._arrived as Arrived;
+  for (let i = 0; i < arrived.length; i += 2) if (arrived[i] === carried) return arrived[i + 1];
+  const late = pendingGet(ctx._pending, carried.name);
+  if (late === undefined) return NOTHING;
+  const value = carried.arrive(late);
+  ctx._arrived = [...arrived, carried, value];
+  return value;
 }

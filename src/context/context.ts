@@ -1,5 +1,5 @@
 import { BRAND, brandPrototype, hasBrand } from './brand.js';
-import { restoringCarried } from './carried.js';
+import { arrive, restoringCarried } from './carried.js';
 import type { ContextVar } from './context-var.js';
 import { ContextError, ContextSerializationError, invalidArgType } from './errors.js';
 import {
@@ -15,6 +15,7 @@ import {
 } from './hamt.js';
 import { type Pending, pendingGet, pendingWith } from './pending.js';
 import {
+  type Arrived,
   assertUsable,
   type ContextState,
   type PendingEntry,
@@ -48,7 +49,7 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
   /** @internal */ _pending: Pending | null = null;
   /** @internal */ _entered = false;
   /** @internal */ _owned = false;
-  /** @internal */ _arrived = false;
+  /** @internal */ _arrived: Arrived | null = null;
 
   /** An empty context. */
   constructor() {
@@ -162,8 +163,8 @@ export function copyOf(source: ContextState): Context {
 
 /**
  * A new Context holding exactly these entries (distinct vars), and
- * pending entries: a context that arrived, whose `run` restores the carried
- * entries among them (see `restoringCarried`).
+ * pending entries: a context that arrived, whose carried entries read what
+ * arrived for them now (see `arrive`) and whose `run` restores them.
  */
 export function contextOf(
   vars: readonly VarState[],
@@ -175,18 +176,8 @@ export function contextOf(
   ctx._size = vars.length;
   ctx._owned = ctx._map !== null;
   ctx._pending = pending;
-  ctx._arrived = true;
+  arrive(ctx);
   return ctx;
-}
-
-/**
- * A copy of a context that arrived in a snapshot, as the context of
- * one task: like `source`, its `run` restores what arrived carried.
- */
-export function arrivedCopyOf(source: ContextState): Context {
-  const copy = copyOf(source);
-  copy._arrived = true;
-  return copy;
 }
 
 /**
@@ -210,7 +201,6 @@ export function enter<A extends unknown[], R>(
   ctx: ContextState,
   fn: (...args: A) => R,
   args: A,
-  keepCurrentCarried = false,
 ): R {
   assertUsable();
   const outer = current();
@@ -224,9 +214,7 @@ export function enter<A extends unknown[], R>(
   ctx._entered = true;
   outer._entered = true;
   try {
-    if (ctx._arrived && state.carried.size > 0) {
-      return enterRestoring(ctx, fn, args, keepCurrentCarried);
-    }
+    if (ctx._arrived !== null && state.carried.size > 0) return enterRestoring(ctx, fn, args);
     // Spreading an empty rest array through here costs more than als.run itself.
     return args.length === 0 ? als.run(ctx, fn as () => R) : als.run(ctx, fn, ...args);
   } finally {
@@ -244,18 +232,8 @@ function enterRestoring<A extends unknown[], R>(
   ctx: ContextState,
   fn: (...args: A) => R,
   args: A,
-  keepCurrentCarried: boolean,
 ): R {
-  return restoringCarried(ctx._pending, () => als.run(ctx, fn, ...args), keepCurrentCarried);
-}
-
-/**
- * `ctx.run(fn)` for a context that arrived, except that carried
- * entries the calling code already holds a value of stay as they are (see
- * `restoringCarried`).
- */
-export function runKeepingCurrentCarried<R>(ctx: ContextState, fn: () => R): R {
-  return enter(ctx, fn, [], true);
+  return restoringCarried(ctx, () => als.run(ctx, fn, ...args));
 }
 
 /**

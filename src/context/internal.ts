@@ -5,13 +5,13 @@
  * functions here, never through its fields.
  */
 export {
+  arrive,
   carriedEntries,
   carriedEntry,
   isAnythingCarried,
   registerCarried,
 } from './carried.js';
 export {
-  arrivedCopyOf,
   checkContext,
   contextOf,
   copyOf,
@@ -19,7 +19,6 @@ export {
   decodeArrived,
   eraseEntry,
   runAsCallback,
-  runKeepingCurrentCarried,
   setEntry,
   setPending,
   viewOf,
@@ -36,4 +35,4 @@ export {
 export { type Hamt, type HashedKey, hamtDiff, hamtForEach } from './hamt.js';
 export { forEachPending, type Pending, pendingFrom } from './pending.js';
 export { declaredVar } from './registry.js';
-export type { ContextState, PendingEntry, VarState } from './state.js';
+export type { CarriedEntry, ContextState, PendingEntry, VarState } from './state.js';

@@ -10,7 +10,7 @@ import type { Pending } from './pending.js';
  * one name registry. The objects below are read field by field by every copy:
  * changing a field's meaning means bumping `STATE_LAYOUT`.
  */
-export const STATE_LAYOUT = 2;
+export const STATE_LAYOUT = 3;
 
 /** What every copy may read and write on a Context. */
 export interface ContextState {
@@ -28,27 +28,49 @@ export interface ContextState {
    */
   _owned: boolean;
   /**
-   * True for a context rebuilt from a snapshot: its `run` restores the carried
-   * entries (stores, OpenTelemetry) that arrived with it. Copies made inside
-   * inherit those through async propagation, so they never restore again.
+   * For a context rebuilt from a snapshot that may hold carried entries
+   * (stores, OpenTelemetry): what each carried entry made of its value when
+   * the context arrived, as `entry, value` pairs. Its `run` restores them, the
+   * same values at every entry. Null for any other context: copies made
+   * inside inherit what was restored through async propagation.
    */
-  _arrived: boolean;
+  _arrived: Arrived | null;
 }
+
+/**
+ * What arrived carried with a context, read once: `entry, value` pairs
+ * (`CarriedEntry`, what its `arrive` returned), flat. Replaced, never mutated.
+ */
+export type Arrived = readonly unknown[];
 
 /**
  * Something that is not a ContextVar but travels with every snapshot made for
  * sending (an AsyncLocalStorage store, the OpenTelemetry context). Its name
  * shares the snapshot's name space with vars.
+ *
+ * Three steps: `capture` where a snapshot is made, `arrive` once where it
+ * becomes a Context (a header is read, a task or a job starts), `restore` at
+ * every entry of that Context, with what `arrive` returned.
  */
-export interface CarriedEntry {
+export interface CarriedEntry<V = unknown> {
   readonly name: string;
   /**
    * What the code running now has to carry, ready for the wire (`coded` when
    * a codec made it), or undefined for nothing. Read when a snapshot is made.
    */
   capture(): PendingEntry | undefined;
-  /** Calls `fn` with the value that arrived restored around it. */
-  restore<R>(arrived: PendingEntry, fn: () => R): R;
+  /**
+   * Reads what arrived for this entry, once per arrival: decodes and checks
+   * it. Throws `ContextSerializationError` `ERR_CONTEXT_DESERIALIZE` naming
+   * the entry to refuse the whole arrival.
+   */
+  arrive(arrived: PendingEntry): V;
+  /**
+   * Calls `fn` with `value` (what `arrive` returned) restored around it; the
+   * same value at each entry of the arrived context, so what one entry
+   * writes to it the next one sees.
+   */
+  restore<R>(value: V, fn: () => R): R;
   /**
    * Sends on what tasks that restored this entry produced (ended spans), so
    * none is lost when a worker thread stops.

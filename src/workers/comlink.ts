@@ -117,7 +117,7 @@ function contextualEndpoint(endpoint: Comlink.Endpoint, exposing: boolean): Coml
         let entered = false;
         try {
           const ctx = contextFromEntries(readEntries(entries, LIMITS, 'size-and-depth'));
-          // Entering restores the carried stores, whose codecs may refuse what arrived.
+          // The call's context arrives here: a carried entry may refuse what arrived for it.
           ctx.run(() => {
             entered = true;
             deliver(listener, exposing ? throughDispatch(event) : event);

@@ -1,7 +1,8 @@
 import { Context } from '../context/index.js';
 import {
-  arrivedCopyOf,
+  arrive,
   type ContextState,
+  copyOf,
   type Hamt,
   type HashedKey,
   hamtDiff,
@@ -292,9 +293,7 @@ export class SnapshotReceiver {
   contextFor(fields: SnapshotFields | null, baseOnce: readonly unknown[] | undefined): Context {
     if (fields === null) return new Context();
     if (fields.baseId === undefined) return this.#decode(fields.entries ?? []);
-    const ctx = arrivedCopyOf(
-      baseOnce === undefined ? this.#base(fields.baseId) : this.#decode(baseOnce),
-    );
+    const ctx = copyOf(baseOnce === undefined ? this.#base(fields.baseId) : this.#decode(baseOnce));
     if (fields.changes !== undefined || fields.removed !== undefined) {
       applyChanges(
         ctx,
@@ -302,6 +301,9 @@ export class SnapshotReceiver {
         fields.removed ?? [],
       );
     }
+    // The task's carried entries are read now, once, for this task alone: a
+    // refusal refuses the task before it starts.
+    arrive(ctx);
     return ctx;
   }
 

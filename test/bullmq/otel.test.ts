@@ -5,11 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, propagation, type Span, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  type ReadableSpan,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,32 +13,12 @@ import { ContextVar, carry, copyContext } from '../../dist/index.js';
 import { contextTelemetry } from '../../dist/integrations/bullmq/index.js';
 import { carryOpenTelemetry } from '../../dist/integrations/otel/index.js';
 import { deserializeContext } from '../../dist/serialization/index.js';
+import { EndedSpans } from '../support/otel.js';
 import { hasRedisServer, redisForFile } from '../support/redis.js';
 import { finished, inContext, queueKit, replaceMetadata, storedMetadata } from './support.js';
 
 const requestId = new ContextVar<string>('request_id', { default: 'none' });
 
-/** Every ended span, and a promise per span name for the first to end. */
-class EndedSpans implements SpanProcessor {
-  private readonly waiting = new Map<string, (span: ReadableSpan) => void>();
-  private readonly ended: ReadableSpan[] = [];
-  onStart(): void {}
-  onEnd(span: ReadableSpan): void {
-    this.ended.push(span);
-    this.waiting.get(span.name)?.(span);
-  }
-  named(name: string): Promise<ReadableSpan> {
-    const found = this.ended.find((s) => s.name === name);
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise((resolve) => this.waiting.set(name, resolve));
-  }
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 const spans = new EndedSpans();
 const tracer = () => trace.getTracer('test');
 
@@ -176,9 +152,23 @@ describe.runIf(hasRedisServer)('contextTelemetry with bullmq-otel as inner', () 
 
   describe('with carryOpenTelemetry and a carried store registered', () => {
     const tenantStore = new AsyncLocalStorage<{ tenant: string }>();
+    const sessionStore = new AsyncLocalStorage<{ user: string; poison?: boolean }>();
     const undo: Array<() => void> = [];
     beforeAll(() => {
-      undo.push(carryOpenTelemetry(), carry(tenantStore, { name: 'bullmq.tenant' }));
+      undo.push(
+        carryOpenTelemetry(),
+        carry(tenantStore, { name: 'bullmq.tenant' }),
+        carry(sessionStore, {
+          name: 'bullmq.session',
+          codec: {
+            encode: (value) => value,
+            decode: (raw) => {
+              if ((raw as { poison?: boolean }).poison) throw new Error('a poisoned session');
+              return raw as { user: string };
+            },
+          },
+        }),
+      );
     });
     afterAll(() => {
       for (const stop of undo) stop();
@@ -204,6 +194,54 @@ describe.runIf(hasRedisServer)('contextTelemetry with bullmq-otel as inner', () 
         tenant: 'acme',
       });
     });
+
+    it('a carried store arrives in the job even where the code around the processor holds a value of that store', async () => {
+      const name = kit.name('carried-over-current');
+      const queue = kit.queue(name, { telemetry: composed });
+      await tenantStore.run({ tenant: 'acme' }, () => addInRequest(queue, 'r-store'));
+      // The worker's loop, and so every processor call, starts inside a store value of its own.
+      const worker = tenantStore.run({ tenant: 'worker-startup' }, () =>
+        kit.worker(name, async () => ({ ...observed(), tenant: tenantStore.getStore()?.tenant }), {
+          telemetry: composed,
+        }),
+      );
+      const [done] = await finished(worker, 1);
+      const process = await spans.named(`process ${name}`);
+      expect(done?.result).toMatchObject({
+        requestId: 'r-store',
+        spanId: process?.spanContext().spanId,
+        tenant: 'acme',
+      });
+    });
+
+    it.each([
+      ['with', () => composed],
+      ['without', () => contextTelemetry()],
+    ])(
+      'a store whose codec refuses what arrived fails the job (%s an inner telemetry): ERR_CONTEXT_DESERIALIZE first in its failed reason',
+      async (_label, telemetry) => {
+        const name = kit.name('carried-refused');
+        const queue = kit.queue(name, { telemetry: telemetry() });
+        const job = await sessionStore.run({ user: 'eve', poison: true }, () =>
+          queue.add('render', {}),
+        );
+        let ran = false;
+        const worker = kit.worker(
+          name,
+          async () => {
+            ran = true;
+          },
+          { telemetry: telemetry() },
+        );
+        const [done] = await finished(worker, 1);
+        expect(ran).toBe(false);
+        expect(done?.error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE' });
+        expect(done?.error?.message).toMatch(
+          /^ERR_CONTEXT_DESERIALIZE: job \S+ of queue 'carried-refused-\S+' was not run.*carried store 'bullmq\.session'/,
+        );
+        expect((await queue.getJob(job.id ?? ''))?.failedReason).toBe(done?.error?.message);
+      },
+    );
 
     it('without an inner telemetry, the processor runs under the span that added the job', async () => {
       const name = kit.name('carried-alone');

@@ -1,16 +1,42 @@
 // carryOpenTelemetry in one thread, through serializeContext and
 // deserializeContext; across threads: test/workers/carried.test.ts.
-import { context, propagation, trace } from '@opentelemetry/api';
-import { afterAll, describe, expect, it } from 'vitest';
+import { context, propagation, type TextMapPropagator, trace } from '@opentelemetry/api';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createTask } from '../../src/index.js';
 import { carryOpenTelemetry, OPENTELEMETRY_ENTRY } from '../../src/integrations/otel/index.js';
 import { deserializeContext, serializeContext } from '../../src/serialization/index.js';
-import { codeOf } from '../support/errors.js';
+import { codeOf, thrownBy } from '../support/errors.js';
 import { setUpTracing } from '../support/otel.js';
 
 const { exporter, tracer } = setUpTracing();
-const stop = carryOpenTelemetry();
-afterAll(stop);
+let stop = carryOpenTelemetry();
+afterAll(() => stop());
+
+/** Runs `fn` with the OpenTelemetry entry carried through `extract` instead of the global propagator's. */
+function withExtract<R>(extract: TextMapPropagator['extract'], fn: () => R): R {
+  stop();
+  const undo = carryOpenTelemetry({
+    propagator: {
+      inject: (ctx, carrier, setter) => propagation.inject(ctx, carrier, setter),
+      extract,
+      fields: () => [],
+    },
+  });
+  try {
+    return fn();
+  } finally {
+    undo();
+    stop = carryOpenTelemetry();
+  }
+}
+
+/** A json snapshot made inside an active span. */
+const sentInSpan = () =>
+  tracer.startActiveSpan('sender', (span) => {
+    const text = serializeContext(undefined, { format: 'json' });
+    span.end();
+    return text;
+  });
 
 describe('carryOpenTelemetry', () => {
   it("a span started in the arrived context is a child of the sender's active span", () => {
@@ -67,6 +93,56 @@ describe('carryOpenTelemetry', () => {
     expect(deserializeContext(wire).run(() => trace.getSpanContext(context.active()))).toBe(
       undefined,
     );
+  });
+
+  it('a span active where the context is entered stays the parent: what the receiving code carries wins', () => {
+    const wire = sentInSpan();
+    const [spanId, seen] = tracer.startActiveSpan('receiver', (span) => {
+      const inside = deserializeContext(wire).run(
+        () => trace.getActiveSpan()?.spanContext().spanId,
+      );
+      span.end();
+      return [span.spanContext().spanId, inside];
+    });
+    expect(seen).toBe(spanId);
+  });
+
+  it.each([
+    [
+      'throws',
+      () => {
+        throw new Error('a broken propagator');
+      },
+      /propagator threw/,
+    ],
+    ['returns 42', () => 42 as never, /returned type number \(42\), not an OpenTelemetry Context/],
+  ])(
+    'a propagator whose extract %s refuses the arrival: ERR_CONTEXT_DESERIALIZE naming the OpenTelemetry entry',
+    (_label, extract, message) => {
+      const wire = sentInSpan();
+      const error = withExtract(extract, () => thrownBy(() => deserializeContext(wire)));
+      expect(error).toMatchObject({
+        code: 'ERR_CONTEXT_DESERIALIZE',
+        varName: OPENTELEMETRY_ENTRY,
+      });
+      expect((error as Error).message).toContain(OPENTELEMETRY_ENTRY);
+      expect((error as Error).message).toMatch(message);
+    },
+  );
+
+  it('a propagator whose extract returns null restores nothing and warns of nothing', () => {
+    const wire = sentInSpan();
+    const warn = vi.spyOn(process, 'emitWarning');
+    try {
+      const seen = withExtract(
+        () => null as never,
+        () => deserializeContext(wire).run(() => trace.getSpanContext(context.active())),
+      );
+      expect(seen).toBeUndefined();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('refuses a propagator that is not one, and a second registration', () => {

@@ -106,27 +106,133 @@ describe.each(formats)('%s: a carried store', (format) => {
   });
 
   it('is restored in registration order, the first outermost', () => {
-    const order: string[] = [];
-    const first = carried<string>('carry.first', {
-      encode: (v) => v,
-      decode: (raw) => {
-        order.push('first');
-        return raw as string;
-      },
-    });
-    const second = carried<string>('carry.second', {
-      encode: (v) => v,
-      decode: (raw) => {
-        // Decoded inside the first store's run.
-        order.push(`second sees ${first.getStore()}`);
-        return raw as string;
-      },
-    });
+    const first = carried<string>('carry.first');
+    const second = new AsyncLocalStorage<string>();
+    const restoredInside: Array<string | undefined> = [];
+    unregister.push(
+      carry(
+        {
+          getStore: () => second.getStore(),
+          run: <R>(store: string, fn: () => R): R => {
+            restoredInside.push(first.getStore());
+            return second.run(store, fn);
+          },
+        },
+        { name: 'carry.second' },
+      ),
+    );
     const wire = first.run('one', () => second.run('two', () => send(format)));
     const seen = deserializeContext(wire).run(() => [first.getStore(), second.getStore()]);
     expect(seen).toEqual(['one', 'two']);
-    expect(order).toEqual(['first', 'second sees one']);
+    expect(restoredInside).toEqual(['one']);
   });
+});
+
+/** A store whose codec counts its decodes and refuses `{ poison: true }`. */
+function counted(name: string) {
+  const decoded: unknown[] = [];
+  const store = carried<{ user: string; poison?: boolean; mark?: string }>(name, {
+    encode: (value) => ({ ...value }),
+    decode: (raw) => {
+      decoded.push(raw);
+      if ((raw as { poison?: boolean }).poison) throw new Error('a poisoned session');
+      return { ...(raw as { user: string }) };
+    },
+  });
+  return { store, decoded };
+}
+
+describe.each(formats)(
+  '%s: carried entries are decoded once, when the context arrives',
+  (format) => {
+    it('decoded when the snapshot is read; every run restores the same store object', () => {
+      const { store, decoded } = counted('carry.once');
+      const wire = store.run({ user: 'ada' }, () => send(format));
+      const ctx = deserializeContext(wire);
+      expect(decoded).toHaveLength(1);
+      const first = ctx.run(() => {
+        const session = store.getStore();
+        if (session !== undefined) session.mark = 'written by the first run';
+        return session;
+      });
+      const second = ctx.run(() => store.getStore());
+      expect(second).toBe(first);
+      expect(second?.mark).toBe('written by the first run');
+      expect(decoded).toHaveLength(1);
+    });
+
+    it('a codec that refuses refuses the whole arrival: deserializeContext throws ERR_CONTEXT_DESERIALIZE naming the store', () => {
+      const { store } = counted('carry.refusing');
+      const wire = store.run({ user: 'eve', poison: true }, () => send(format));
+      const error = thrownBy(() => deserializeContext(wire));
+      expect(error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE', varName: 'carry.refusing' });
+      expect((error as Error).message).toContain("carried store 'carry.refusing'");
+      expect((error as Error).cause).toMatchObject({ message: 'a poisoned session' });
+    });
+
+    it('a store registered after its context arrived decodes at the first run, once', () => {
+      const name = 'carry.late.once';
+      const sender = new AsyncLocalStorage<{ user: string }>();
+      const stop = carry(sender, {
+        name,
+        codec: { encode: (v) => v, decode: (raw) => raw as never },
+      });
+      const wire = sender.run({ user: 'ada' }, () => send(format));
+      stop();
+      const ctx = deserializeContext(wire);
+      const { store, decoded } = counted(name);
+      const [a, b] = [ctx.run(() => store.getStore()), ctx.run(() => store.getStore())];
+      expect(a).toEqual({ user: 'ada' });
+      expect(b).toBe(a);
+      expect(decoded).toHaveLength(1);
+    });
+
+    it('each arrival of one snapshot decodes it anew, so two arrivals share no store object', () => {
+      const { store, decoded } = counted('carry.twice.arrived');
+      const wire = store.run({ user: 'ada' }, () => send(format));
+      const [a, b] = [deserializeContext(wire), deserializeContext(wire)].map((ctx) =>
+        ctx.run(() => store.getStore()),
+      );
+      expect(a).toEqual(b);
+      expect(a).not.toBe(b);
+      expect(decoded).toHaveLength(2);
+    });
+  },
+);
+
+describe("a store's codec is its contract", () => {
+  it('a store registered with a codec never receives a value that arrived without the encoded mark', () => {
+    const { store, decoded } = counted('carry.contract');
+    // What a sender without the codec (or a forger) sends: the value, unmarked.
+    const unmarked = { v: 1, f: 's', e: ['carry.contract', 0, { user: 'root', evil: true }] };
+    const error = thrownBy(() => deserializeContext(unmarked));
+    expect(error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE', varName: 'carry.contract' });
+    expect((error as Error).message).toMatch(
+      /carried store 'carry\.contract' has a codec here.*not encoded by one/,
+    );
+    expect(decoded).toEqual([]);
+    expect(store.getStore()).toBeUndefined();
+  });
+
+  it('a store without a codec receives what arrived as it is', () => {
+    const store = carried<unknown>('carry.no.codec');
+    const wire = { v: 1, f: 's', e: ['carry.no.codec', 0, { user: 'ada' }] };
+    expect(deserializeContext(wire).run(() => store.getStore())).toEqual({ user: 'ada' });
+  });
+});
+
+it('an oversized carried store is named as a carried store in the size refusal', () => {
+  const store = carried<string>('carry.oversized');
+  for (const format of formats) {
+    const error = thrownBy(() =>
+      store.run('x'.repeat(20_000), () =>
+        serializeContext(undefined, { format, maxBytes: 16_384 }),
+      ),
+    );
+    expect(error).toMatchObject({ code: 'ERR_CONTEXT_SERIALIZE', varName: 'carry.oversized' });
+    expect((error as Error).message).toContain("carried store 'carry.oversized'");
+    expect((error as Error).message).not.toContain('ContextVar');
+  }
 });
 
 describe('names', () => {

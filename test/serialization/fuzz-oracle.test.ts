@@ -4,9 +4,10 @@
 // values keep alive stays within 64x the input's size plus 1 MiB; no input
 // takes long; no prototype anywhere is touched. The mutator edits the parsed
 // records, so most inputs get past the envelope into the record decoder.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { Context, ContextVar } from '../../src/index.js';
+import { Context, ContextVar, carry } from '../../src/index.js';
 import { deserializeContext, serializeContext } from '../../src/serialization/index.js';
 import * as records from '../../src/serialization/read/records.js';
 import { decodeThrown, type ThrownRecords } from '../../src/serialization/thrown.js';
@@ -251,6 +252,36 @@ const targets: Target[] = [
     decode: (input) => decodeThrown(input as ThrownRecords),
   },
 ];
+
+// Carried-store payloads: what arrives for a store whose codec validates it,
+// read when the snapshot arrives (DESIGN, "Carried entries are decoded once").
+const session = new AsyncLocalStorage<unknown>();
+carry(session, {
+  name: 'fuzz_store',
+  codec: {
+    encode: (value) => value,
+    decode: (raw) => {
+      if (typeof raw !== 'object' || raw === null || !('error' in raw)) {
+        throw new TypeError('not a session');
+      }
+      return raw;
+    },
+  },
+});
+targets.push({
+  name: 'carried-store payloads (a validating codec)',
+  make: (value, mutations) => {
+    const sent = session.run(value, () =>
+      serializeContext(new Context(), { format: 'json', maxBytes: MiB }),
+    );
+    const parsed = { v: 1, f: 'j', e: (JSON.parse(sent) as { e: unknown[] }).e };
+    mutate(parsed.e, mutations);
+    const text = JSON.stringify(parsed);
+    return { input: text, size: text.length };
+  },
+  decode: (input) =>
+    deserializeContext(input as string, { maxBytes: 64 * 1024 }).run(() => session.getStore()),
+});
 
 describe.each(targets)('$name under mutation', (target) => {
   it(`${RUNS} inputs: decoded or ERR_CONTEXT_DESERIALIZE; heap, time and prototypes bounded; most reach the record decoder`, () => {

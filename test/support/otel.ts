@@ -8,8 +8,43 @@ import {
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
+  type ReadableSpan,
   SimpleSpanProcessor,
+  type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+
+/** Every span ended so far, and promises for the spans still to end. */
+export class EndedSpans implements SpanProcessor {
+  readonly ended: ReadableSpan[] = [];
+  private waiters: Array<() => void> = [];
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void {
+    this.ended.push(span);
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+  /** The first span named `name` to end. */
+  async named(name: string): Promise<ReadableSpan> {
+    for (;;) {
+      const found = this.ended.find((span) => span.name === name);
+      if (found !== undefined) return found;
+      await this.next();
+    }
+  }
+  /** Every span ended so far, once at least `count` have. */
+  async atLeast(count: number): Promise<ReadableSpan[]> {
+    while (this.ended.length < count) await this.next();
+    return this.ended;
+  }
+  private next(): Promise<void> {
+    return new Promise((wake) => this.waiters.push(wake));
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 /**
  * OpenTelemetry set up in this thread as a service would (context manager,
@@ -17,8 +52,9 @@ import {
  */
 export function setUpTracing() {
   const exporter = new InMemorySpanExporter();
+  const ended = new EndedSpans();
   const provider = new BasicTracerProvider({
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
+    spanProcessors: [new SimpleSpanProcessor(exporter), ended],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
@@ -27,5 +63,5 @@ export function setUpTracing() {
     }),
   );
   trace.setGlobalTracerProvider(provider);
-  return { exporter, provider, tracer: trace.getTracer('contextvars-tests') };
+  return { exporter, ended, provider, tracer: trace.getTracer('contextvars-tests') };
 }

@@ -1,24 +1,24 @@
 // Carried stores and OpenTelemetry through a real ContextPool: each task
 // runs inside the stores and the trace of the code that sent it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { BroadcastChannel } from 'node:worker_threads';
-import { context, trace } from '@opentelemetry/api';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContextSerializationError, ContextVar, carry, createTask } from '../../dist/index.js';
-import { carryOpenTelemetry } from '../../dist/integrations/otel/index.js';
+import { carryOpenTelemetry, OPENTELEMETRY_ENTRY } from '../../dist/integrations/otel/index.js';
+import { wrap } from '../../dist/workers/comlink.js';
 import { startTracing } from '../../examples/shared/tracing.mjs';
 import { rejectionOf } from '../support/errors.js';
 import { fixture, poolsFor } from './support.js';
 
 const requestId = new ContextVar<string>('request_id', { default: 'none' });
 const store = new AsyncLocalStorage<Record<string, unknown>>();
-const stops = [
+const carryStore = () =>
   carry(store, {
     name: 'pool.request',
     codec: { encode: (v) => v, decode: (v) => v as Record<string, unknown> },
-  }),
-  carryOpenTelemetry(),
-];
+  });
+const stops = [carryStore(), carryOpenTelemetry()];
 afterAll(() => {
   for (const stop of stops) stop();
 });
@@ -90,6 +90,81 @@ describe('through runInContext', () => {
     )) as Seen;
     expect(after.store).toEqual({ user: 'next', decodedIn: 'worker' });
   });
+});
+
+describe("the receiver's contract, at arrival", () => {
+  it('a store registered with a codec in the worker refuses a value sent without the encoded mark, naming it', async () => {
+    const workers = pool({ maxThreads: 1 });
+    // This side carries the store without a codec: its value travels unmarked.
+    (stops[0] as () => void)();
+    const plain = carry(store, { name: 'pool.request' });
+    let error: unknown;
+    try {
+      error = await store.run({ user: 'raw' }, () =>
+        rejectionOf(workers.runInContext(null, { name: 'seen' })),
+      );
+    } finally {
+      plain();
+      stops[0] = carryStore();
+    }
+    expect(error).toMatchObject({ code: 'ERR_CONTEXT_DESERIALIZE', varName: 'pool.request' });
+    expect((error as Error).message).toMatch(/'pool\.request' has a codec here/);
+  });
+
+  /** Runs `send` with baggage `mode=<mode>`, which the refusing-otel fixtures act on. */
+  const inMode = <R>(mode: string, send: () => Promise<R>) =>
+    tracer.startActiveSpan('caller', (span) => {
+      const baggage = propagation.createBaggage({ mode: { value: mode } });
+      return context.with(propagation.setBaggage(context.active(), baggage), async () => {
+        try {
+          return await send();
+        } finally {
+          span.end();
+        }
+      });
+    });
+  const refusingPool = poolsFor({ filename: fixture('refusing-otel.mjs'), maxThreads: 1 });
+
+  it.each([
+    ['throws', 'throw'],
+    ['returns 42', 'number'],
+  ])(
+    "a worker whose propagator's extract %s rejects the task with ERR_CONTEXT_DESERIALIZE naming the OpenTelemetry entry",
+    async (_label, mode) => {
+      const workers = refusingPool();
+      const error = await inMode(mode, () =>
+        rejectionOf(workers.runInContext(null, { name: 'ran' })),
+      );
+      expect(error).toBeInstanceOf(ContextSerializationError);
+      expect(error).toMatchObject({
+        code: 'ERR_CONTEXT_DESERIALIZE',
+        varName: OPENTELEMETRY_ENTRY,
+      });
+      // The worker goes on: extracting nothing (null) restores nothing.
+      expect(await inMode('null', () => workers.runInContext(null, { name: 'ran' }))).toBe('ran');
+    },
+  );
+
+  it.each([
+    ['throws', 'throw'],
+    ['returns 42', 'number'],
+  ])(
+    "a comlink peer whose propagator's extract %s rejects the call with ERR_CONTEXT_DESERIALIZE naming the OpenTelemetry entry",
+    async (_label, mode) => {
+      const worker = new Worker(new URL(fixture('refusing-otel-comlink.mjs')));
+      try {
+        const api = wrap<{ ran(): string }>(worker);
+        const error = await inMode(mode, () => rejectionOf(api.ran()));
+        expect(error).toMatchObject({
+          code: 'ERR_CONTEXT_DESERIALIZE',
+          varName: OPENTELEMETRY_ENTRY,
+        });
+        expect(await inMode('null', () => api.ran())).toBe('ran');
+      } finally {
+        await worker.terminate();
+      }
+    },
+  );
 });
 
 it('pool.run carries neither stores nor the trace (a new thread starts empty)', async () => {

@@ -1,5 +1,5 @@
 import { Context, ContextSerializationError } from '../../context/index.js';
-import { invalidArgType, runKeepingCurrentCarried } from '../../context/internal.js';
+import { invalidArgType } from '../../context/internal.js';
 import type { SigningKey } from '../../serialization/index.js';
 import {
   refuseUndefinedKey,
@@ -88,12 +88,13 @@ function refusal(job: unknown, cause: unknown): ContextSerializationError {
 /**
  * The runner for checked options: `call` runs in a new Context read from the
  * job's snapshot (an empty one when the job carries none). A snapshot that
- * cannot be read or trusted rejects with `ERR_CONTEXT_DESERIALIZE` and
- * `call` never runs. `keepCurrent` (an inner telemetry is composed): what
- * the code around the job already carries wins over what arrived, so the
- * span bullmq-otel made active around the job stays the processor's parent.
+ * cannot be read or trusted, or that a carried entry refuses when it arrives,
+ * rejects with `ERR_CONTEXT_DESERIALIZE` and `call` never runs. A span an
+ * inner telemetry (bullmq-otel) made active around the job stays the
+ * processor's parent: the OpenTelemetry entry applies an arrived trace only
+ * where no span is active.
  */
-export function jobRunner({ read }: CheckedJobContextOptions, keepCurrent = false): JobRunner {
+export function jobRunner({ read }: CheckedJobContextOptions): JobRunner {
   return (job, call) => {
     const { snapshot } = splitMetadata(metadataOf(job));
     let context: Context;
@@ -108,6 +109,6 @@ export function jobRunner({ read }: CheckedJobContextOptions, keepCurrent = fals
     } catch (error) {
       return Promise.reject(refusal(job, error));
     }
-    return keepCurrent ? runKeepingCurrentCarried(context, call) : context.run(call);
+    return context.run(call);
   };
 }

@@ -214,7 +214,7 @@ export function contextTelemetry(options?: ContextTelemetryOptions): ContextTele
   const telemetry: ContextTelemetry & { [JOB_RUNNER]: unknown } = {
     tracer: new JobTracer(inner?.tracer),
     contextManager: new JobContextManager(checked, inner?.contextManager),
-    [JOB_RUNNER]: jobRunner(checked, inner !== undefined),
+    [JOB_RUNNER]: jobRunner(checked),
   };
   if (inner?.meter !== undefined) telemetry.meter = inner.meter;
   return telemetry;

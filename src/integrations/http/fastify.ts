@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from '../../context/index.js';
-import { current } from '../../context/internal.js';
+import { runAsCallback } from '../../context/internal.js';
 import { emitResponseEventsIn, type ResponseLike } from './response.js';
 import { type RequestScopeOptions, requestScopeFor } from './scope.js';
 
@@ -44,7 +44,8 @@ const NAME = 'contextvars-request-scope';
  * other request's context), a client that goes away (onRequestAbort) and a
  * socket timeout (onTimeout). Those hooks enter the request's context again,
  * so the hooks after them, error handlers and Fastify's request logging run
- * in it.
+ * in it. Entering again restores the same carried store objects (read once,
+ * when the header arrived): what an earlier hook wrote to a store is there.
  */
 export const fastifyScope: FastifyScopePlugin = Object.assign(
   function requestScope(
@@ -62,8 +63,8 @@ export const fastifyScope: FastifyScopePlugin = Object.assign(
     const contexts = new WeakMap<FastifyRequestLike, Context>();
     const reenter = (request: FastifyRequestLike, next: Done): void => {
       const context = contexts.get(request);
-      if (context === undefined || current() === context) next();
-      else context.run(next);
+      if (context === undefined) next();
+      else runAsCallback(context, next);
     };
     instance.addHook(
       'onRequest',

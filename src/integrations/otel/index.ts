@@ -14,7 +14,13 @@ import {
   type TextMapPropagator,
   trace,
 } from '@opentelemetry/api';
-import { invalidArgType, type PendingEntry, registerCarried } from '../../context/internal.js';
+import { ContextSerializationError } from '../../context/index.js';
+import {
+  describe,
+  invalidArgType,
+  type PendingEntry,
+  registerCarried,
+} from '../../context/internal.js';
 
 /** The name OpenTelemetry's context travels under in a snapshot. */
 export const OPENTELEMETRY_ENTRY = 'contextvars.otel';
@@ -40,6 +46,13 @@ type Headers = Record<string, string>;
  * active span. Call it on both sides. With nothing active, nothing travels
  * and the only cost is one check. Returns a function that stops carrying.
  *
+ * What the receiving code already carries wins: the arrived context applies
+ * only where no span is active when the context is entered. A span the
+ * receiver's own instrumentation opened (HTTP auto-instrumentation's server
+ * span around `requestScope({ header })`, bullmq-otel's process span around
+ * a job) stays the parent: its own propagation already carried the trace.
+ * Vars and stores arrive as usual.
+ *
  * Only what a propagator carries travels: span context, trace state and
  * baggage. Other keys set on an OpenTelemetry Context stay behind.
  *
@@ -63,10 +76,7 @@ export function carryOpenTelemetry(options: CarryOpenTelemetryOptions = {}): () 
   // OpenTelemetry contexts are immutable: one context's headers never change.
   // Frozen, they are also encoded once (serialization caches deep-frozen data).
   const injected = new WeakMap<object, Readonly<Headers> | null>();
-  // Tasks sent from one request arrive one after another with the same headers.
-  let lastArrived: Readonly<Headers> | undefined;
-  let lastExtracted: OtelContext = ROOT_CONTEXT;
-  return registerCarried({
+  return registerCarried<OtelContext | undefined>({
     name: OPENTELEMETRY_ENTRY,
     capture(): PendingEntry | undefined {
       const active = context.active();
@@ -77,14 +87,11 @@ export function carryOpenTelemetry(options: CarryOpenTelemetryOptions = {}): () 
       }
       return headers === null ? undefined : { value: headers, coded: false };
     },
-    restore<R>(arrived: PendingEntry, fn: () => R): R {
-      // Arrived data: only string headers are read; anything else restores nothing.
-      if (!isHeaders(arrived.value)) return fn();
-      if (lastArrived === undefined || !sameHeaders(lastArrived, arrived.value)) {
-        lastExtracted = propagator.extract(ROOT_CONTEXT, arrived.value, defaultTextMapGetter);
-        lastArrived = arrived.value;
-      }
-      const extracted = lastExtracted;
+    arrive: extractor(propagator),
+    restore<R>(extracted: OtelContext | undefined, fn: () => R): R {
+      // What the receiving code already carries wins: a span active here (an
+      // HTTP server span, a queue's process span) stays the parent.
+      if (extracted === undefined || trace.getSpan(context.active()) !== undefined) return fn();
       return context.with(extracted, () => {
         if (context.active() !== extracted) warnNoContextManager();
         return fn();
@@ -92,6 +99,47 @@ export function carryOpenTelemetry(options: CarryOpenTelemetryOptions = {}): () 
     },
     flush: flushTracerProvider,
   });
+}
+
+/**
+ * The arrival of an OpenTelemetry entry: the propagator's context for the
+ * arrived headers, undefined for nothing to restore. A propagator that throws
+ * or returns something that is no OpenTelemetry context refuses the arrival.
+ */
+function extractor(
+  propagator: TextMapPropagator,
+): (arrived: PendingEntry) => OtelContext | undefined {
+  // Tasks sent from one request arrive one after another with the same headers.
+  let lastArrived: Readonly<Headers> | undefined;
+  let lastExtracted: OtelContext | undefined;
+  return (arrived) => {
+    // Arrived data: only string headers are read; anything else restores nothing.
+    if (!isHeaders(arrived.value)) return undefined;
+    if (lastArrived !== undefined && sameHeaders(lastArrived, arrived.value)) return lastExtracted;
+    let extracted: unknown;
+    try {
+      extracted = propagator.extract(ROOT_CONTEXT, arrived.value, defaultTextMapGetter);
+    } catch (cause) {
+      throw refused('its propagator threw while extracting it', { cause });
+    }
+    // A propagator that found nothing to extract: nothing to restore.
+    if (extracted === null || extracted === undefined) return undefined;
+    if (typeof (extracted as Partial<OtelContext>).getValue !== 'function') {
+      throw refused(`its propagator returned ${describe(extracted)}, not an OpenTelemetry Context`);
+    }
+    lastArrived = arrived.value;
+    lastExtracted = extracted as OtelContext;
+    return lastExtracted;
+  };
+}
+
+function refused(reason: string, details: { cause?: unknown } = {}): ContextSerializationError {
+  return new ContextSerializationError(
+    'ERR_CONTEXT_DESERIALIZE',
+    `Cannot deserialize the context: the OpenTelemetry context that arrived (carried entry ` +
+      `'${OPENTELEMETRY_ENTRY}') was refused: ${reason}`,
+    { varName: OPENTELEMETRY_ENTRY, ...details },
+  );
 }
 
 /** The propagator's headers for `active`, frozen; null when nothing is active. */

@@ -20,6 +20,9 @@ import type { IncomingEntry } from './entries.js';
  * propagating var here becomes that var's entry (decoded by its codec if the
  * sender encoded it); undeclared names stay pending until a var of that name
  * touches the context; a name declared by two propagating vars is refused.
+ * This is where a snapshot arrives: the carried entries registered here
+ * (stores, OpenTelemetry) read their names now, once, and a refusal of
+ * theirs refuses the whole snapshot (see `contextOf`).
  */
 export function contextFromEntries(incoming: readonly IncomingEntry[]): Context {
   const vars: VarState[] = [];
@@ -51,6 +54,8 @@ export function contextFromEntries(incoming: readonly IncomingEntry[]): Context 
  * first: `removed` names are taken out, then `changed` entries are set (or
  * stay pending) as `contextFromEntries` would set them. A name a var here
  * declares also loses any pending entry left from before the var existed.
+ * The caller completes the arrival with `arrive(ctx)`, which reads the
+ * carried entries among the result's pending ones.
  */
 export function applyChanges(
   ctx: ContextState,
@@ -76,7 +81,7 @@ export function applyChanges(
 /**
  * The one propagating var declared here with `name`, if any; refuses a name
  * two of them declare, or a var and a carried store. A name only a carried
- * store has stays pending: the context's `run` restores it.
+ * store has stays pending; the store reads it when the context arrives.
  */
 function receivingVar(name: string): VarState | undefined {
   const variable = declaredVar(name);

@@ -221,7 +221,7 @@ class EntriesBuilder {
     if (this.format === 'structured' && isStructuredPrimitive(value)) {
       // The common entry: no encoding, nothing to allocate.
       this.entries.push(name, coded, value);
-      this.account(name, entryBytes(name, primitiveBytes(value)), 0);
+      this.account(name, entryBytes(name, primitiveBytes(value)), 0, carried);
       return;
     }
     let encoded: EncodedValue;
@@ -243,16 +243,16 @@ class EntriesBuilder {
     const flags = encoded.flags | coded;
     this.entries.push(name, flags, encoded.payload);
     if (encoded.text === undefined) {
-      this.account(name, entryBytes(name, encoded.bytes), encoded.depth);
+      this.account(name, entryBytes(name, encoded.bytes), encoded.depth, carried);
     } else {
       const text = `${asciiJson(name)},${flags},${encoded.text}`;
       this.texts.push(text);
       // The text itself, and the comma that separates it from the next.
-      this.account(name, text.length + 1, encoded.depth);
+      this.account(name, text.length + 1, encoded.depth, carried);
     }
   }
 
-  private account(name: string, bytes: number, depth: number): void {
+  private account(name: string, bytes: number, depth: number, carried = false): void {
     this.bytes += bytes;
     if (bytes > this.largestBytes) {
       this.largestBytes = bytes;
@@ -263,6 +263,7 @@ class EntriesBuilder {
       throw cannotSerialize(
         name,
         `makes the context larger than maxBytes (${this.limits.maxBytes})`,
+        { carried },
       );
     }
   }
