@@ -3,7 +3,7 @@
  * serialization's internals. Not exported from the package root or its
  * subpaths.
  */
-export { limitsFor, refuseUndefinedKey } from './options.js';
+export { boundUse, limitsFor, refuseUndefinedKey } from './options.js';
 export { applyChanges, contextFromEntries } from './read/context.js';
 export { readEntries } from './read/entries.js';
 export { restoreErrorsAs } from './read/records.js';
