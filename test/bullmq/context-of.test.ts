@@ -143,6 +143,12 @@ describe('contextOf and inJobContext arguments', () => {
     expect(codeOf(() => contextOf(undefined as never))).toBe('ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => contextOf({ opts: {} }, { maxAge: 5 }))).toBe('ERR_INVALID_ARG_VALUE');
     expect(contextOf({ opts: {} }).size).toBe(0);
+    expect(codeOf(() => contextOf({ opts: {} }, { inner: {} as never }))).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    expect(codeOf(() => inJobContext(() => {}, { inner: 5 as never }))).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
   });
 
   it('inJobContext refuses what is not a listener, and keeps its length and name', () => {

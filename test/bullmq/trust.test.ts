@@ -203,6 +203,13 @@ describe.runIf(hasRedisServer)('damaged metadata never runs unseeded', () => {
     expect([ran, result]).toEqual([1, 'anonymous']);
   });
 
+  it('with a key and an inner telemetry, metadata that is not text fails the job', async () => {
+    const composed = contextTelemetry({ key, inner: new BullMQOtel() });
+    const { ran, error } = await runWithMetadata(() => 12345, composed);
+    expect(ran).toBe(0);
+    expect(error?.message).toMatch(/only text an inner telemetry reads may be there/);
+  });
+
   it('without a key, metadata that is not ours runs in an empty context, as before', async () => {
     const { ran, result } = await runWithMetadata(() => 'garbage', contextTelemetry());
     expect([ran, result]).toEqual([1, 'anonymous']);

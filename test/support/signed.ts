@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { asciiJson } from '../../src/serialization/ascii.js';
 
 /** What a hand-made signed json snapshot holds. */
 export interface SignedFields {
@@ -15,12 +16,13 @@ export interface SignedFields {
 /**
  * A signed json snapshot written by hand, the way the format is specified
  * (`{"v":..,"f":"j","t":..,"u":..,"e":[..],"s":"<HMAC-SHA256 of the text
- * before it, closed with }>"}`): for the versions and times a writer of
- * today would not produce (an old `t`, a version-1 sender).
+ * before it, closed with }>"}`), in printable ASCII: for the versions,
+ * times and entries a writer of today would not produce (an old `t`, a
+ * version-1 sender, entries a fuzzer made).
  */
 export function signedText(key: string | Buffer, fields: SignedFields): string {
   const use = fields.u === undefined ? '' : `,"u":${JSON.stringify(fields.u)}`;
-  const body = `{"v":${fields.v},"f":"j","t":${fields.t}${use},"e":${JSON.stringify(fields.e)}}`;
+  const body = `{"v":${fields.v},"f":"j","t":${fields.t}${use},"e":${asciiJson(fields.e)}}`;
   const mac = createHmac('sha256', key).update(body).digest('base64url');
   return `${body.slice(0, -1)},"s":"${mac}"}`;
 }

@@ -1,18 +1,13 @@
 import type { Job, SandboxedJob } from 'bullmq';
-import { Context, ContextSerializationError } from '../../context/index.js';
+import { Context } from '../../context/index.js';
 import { invalidArgType } from '../../context/internal.js';
-import {
-  type CheckedJobContextOptions,
-  checkJobContextOptions,
-  describeJob,
-  readJobContext,
-} from './job-context.js';
-import type { ContextTelemetryOptions } from './telemetry.js';
+import { checkJobContextOptions, jobContextRefused, readJobContext } from './job-context.js';
+import { type ContextTelemetryOptions, checkInner } from './telemetry.js';
 
 /**
  * Options of `contextOf` and `inJobContext`: the ones given to the Worker's
  * `contextTelemetry` (or to `withContext`), so a job's snapshot is judged
- * as its processor judges it. `inner` counts only for whether it is given:
+ * as its processor judges it. Of `inner`, only whether it is given counts:
  * with a key and no inner telemetry, metadata that is not a snapshot of
  * ours is refused.
  */
@@ -20,23 +15,6 @@ export type JobContextReadOptions = ContextTelemetryOptions;
 
 /** What `contextOf` reads of a job: a BullMQ `Job`, or the plain `SandboxedJob` of a processor file. */
 export type JobWithContext = Pick<Job, 'opts'> | Pick<SandboxedJob, 'opts'>;
-
-function contextRefused(job: unknown, cause: unknown): ContextSerializationError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new ContextSerializationError(
-    'ERR_CONTEXT_DESERIALIZE',
-    `ERR_CONTEXT_DESERIALIZE: the context of ${describeJob(job)} was refused. ${reason}`,
-    { cause },
-  );
-}
-
-function readOrThrow(job: unknown, checked: CheckedJobContextOptions): Context {
-  try {
-    return readJobContext(job, checked);
-  } catch (error) {
-    throw contextRefused(job, error);
-  }
-}
 
 /**
  * The Context `job` runs in, read from its metadata exactly as its
@@ -56,7 +34,13 @@ export function contextOf(job: JobWithContext, options?: JobContextReadOptions):
   if (typeof job !== 'object' || job === null) {
     throw invalidArgType('job', 'a BullMQ job', job);
   }
-  return readOrThrow(job, checkJobContextOptions(options, 'options'));
+  const checked = checkJobContextOptions(options, 'options');
+  checkInner(options?.inner);
+  try {
+    return readJobContext(job, checked);
+  } catch (error) {
+    throw jobContextRefused(job, error, 'read');
+  }
 }
 
 /**
@@ -79,6 +63,7 @@ export function inJobContext<A extends unknown[], R>(
     throw invalidArgType('listener', 'of type function', listener);
   }
   const checked = checkJobContextOptions(options, 'options');
+  checkInner(options?.inner);
   const call = listener as (this: unknown, ...args: A) => R;
   const wrapped = function (this: unknown, ...args: A): R {
     const job = args[0];

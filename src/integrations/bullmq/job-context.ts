@@ -10,6 +10,7 @@ import {
 import type { SigningKey } from '../../serialization/index.js';
 import {
   boundUse,
+  cannotDeserialize,
   refuseUndefinedKey,
   snapshotReader,
   snapshotWriter,
@@ -64,11 +65,12 @@ export interface CheckedJobContextOptions {
   /** Reads a snapshot arriving with a job (with every key, the use and maxAge). */
   readonly read: (text: string) => Context;
   /**
-   * Metadata that holds no snapshot of ours: `'refuse'` it (a key and no
-   * inner telemetry: nothing else may be there), or take it as another
-   * telemetry's (`'inner'`).
+   * What metadata holding no snapshot of ours is, with a key: `'refused'`
+   * (no inner telemetry: nothing else may be there); with an inner
+   * telemetry, text it reads (`'inner'`), anything else refused. Without a
+   * key (`'unchecked'`), it is not ours to judge.
    */
-  readonly foreign: 'refuse' | 'inner';
+  readonly foreign: 'refused' | 'inner' | 'unchecked';
   readonly requireSnapshot: boolean;
 }
 
@@ -112,7 +114,7 @@ export function checkJobContextOptions(
   return {
     write,
     read,
-    foreign: key !== undefined && inner === undefined ? 'refuse' : 'inner',
+    foreign: key === undefined ? 'unchecked' : inner === undefined ? 'refused' : 'inner',
     requireSnapshot,
   };
 }
@@ -127,17 +129,10 @@ function metadataOf(job: unknown): unknown {
   return opts?.telemetry?.metadata;
 }
 
-export function describeJob(job: unknown): string {
+function describeJob(job: unknown): string {
   const { id, queueName } = (job ?? {}) as { id?: unknown; queueName?: unknown };
   const where = typeof queueName === 'string' ? ` of queue '${queueName}'` : '';
   return `job ${typeof id === 'string' ? id : '(no id)'}${where}`;
-}
-
-function unreadable(reason: string): ContextSerializationError {
-  return new ContextSerializationError(
-    'ERR_CONTEXT_DESERIALIZE',
-    `Cannot deserialize the context: ${reason}`,
-  );
 }
 
 /**
@@ -153,29 +148,43 @@ export function readJobContext(job: unknown, checked: CheckedJobContextOptions):
   const { snapshot } = splitMetadata(metadata);
   if (typeof snapshot === 'string') return checked.read(snapshot);
   if (snapshot !== undefined) {
-    throw unreadable('the metadata holds something other than a snapshot text');
+    throw cannotDeserialize('the metadata holds something other than a snapshot text');
   }
-  if (metadata !== undefined && checked.foreign === 'refuse') {
-    throw unreadable(
-      `its metadata is not a context snapshot (${describe(metadata)}), and with a key and no ` +
-        'inner telemetry nothing else may be there',
+  if (
+    metadata !== undefined &&
+    (checked.foreign === 'refused' || (checked.foreign === 'inner' && typeof metadata !== 'string'))
+  ) {
+    throw cannotDeserialize(
+      `its metadata is not a context snapshot (${describe(metadata)}), and with a key ` +
+        (checked.foreign === 'refused'
+          ? 'and no inner telemetry nothing else may be there'
+          : 'only text an inner telemetry reads may be there'),
     );
   }
   if (checked.requireSnapshot) {
-    throw unreadable('it carries no context snapshot, and requireSnapshot is set');
+    throw cannotDeserialize('it carries no context snapshot, and requireSnapshot is set');
   }
   return new Context();
 }
 
 /**
- * Why a job was not run. BullMQ stores only the message as the job's failed
- * reason, so the message starts with the code.
+ * A refused job context, as thrown: by the processor path (`run`: the job
+ * was not run) or by `contextOf`. BullMQ stores only an error's message as
+ * the job's failed reason, so the message starts with the code.
  */
-function refusal(job: unknown, cause: unknown): ContextSerializationError {
+export function jobContextRefused(
+  job: unknown,
+  cause: unknown,
+  where: 'run' | 'read',
+): ContextSerializationError {
   const reason = cause instanceof Error ? cause.message : String(cause);
+  const what =
+    where === 'run'
+      ? `${describeJob(job)} was not run: its context was refused`
+      : `the context of ${describeJob(job)} was refused`;
   return new ContextSerializationError(
     'ERR_CONTEXT_DESERIALIZE',
-    `ERR_CONTEXT_DESERIALIZE: ${describeJob(job)} was not run: its context was refused. ${reason}`,
+    `ERR_CONTEXT_DESERIALIZE: ${what}. ${reason}`,
     { cause },
   );
 }
@@ -238,7 +247,7 @@ export function jobRunner(checked: CheckedJobContextOptions, keepCurrent = false
     try {
       context = readJobContext(job, checked);
     } catch (error) {
-      return Promise.reject(refusal(job, error));
+      return Promise.reject(jobContextRefused(job, error, 'run'));
     }
     const failWithError = (thrown: unknown) => {
       throw asError(job, thrown);

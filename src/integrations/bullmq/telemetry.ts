@@ -181,7 +181,8 @@ class JobContextManager implements ContextManager<JobTelemetryContext> {
   }
 }
 
-function checkInner(inner: unknown): Telemetry<unknown> | undefined {
+/** `options.inner`: undefined, or a BullMQ telemetry. */
+export function checkInner(inner: unknown): Telemetry<unknown> | undefined {
   if (inner === undefined) return undefined;
   const { tracer, contextManager } = (inner ?? {}) as Partial<Telemetry<unknown>>;
   if (typeof tracer?.startSpan !== 'function' || typeof contextManager?.with !== 'function') {

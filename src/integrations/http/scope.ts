@@ -6,7 +6,7 @@ import {
   deserializeContext,
   type SigningKey,
 } from '../../serialization/index.js';
-import { boundUse } from '../../serialization/internal.js';
+import { boundUse, MAX_USE_LENGTH } from '../../serialization/internal.js';
 
 /** Options of `requestScope()`, `requestScope.koa()` and the `requestScope.fastify` plugin. */
 export interface RequestScopeOptions {
@@ -82,7 +82,15 @@ export const DEFAULT_HEADER_MAX_AGE = 5 * 60 * 1000;
  * as a job's snapshot, nor as another header.
  */
 export function headerUse(name: string, use: unknown): string {
-  return boundUse(`http:${name}`, use, 'options.use');
+  const prefix = `http:${name}`;
+  if (prefix.length > MAX_USE_LENGTH) {
+    throw invalidArgValue(
+      'options.header',
+      `must be at most ${MAX_USE_LENGTH - 'http:'.length} characters: its signature is bound to the use 'http:<header>'`,
+      name,
+    );
+  }
+  return boundUse(prefix, use, 'options.use');
 }
 
 /** `header` as Node spells it in `req.headers` (lower case), or a TypeError naming `argument`. */

@@ -292,6 +292,11 @@ describe('a header signature bound to its use', () => {
       expect(() => contextHeaders({ ...link, use: use as string })).toThrow(/options\.use/);
     }
     expect(codeOf(() => requestScope({ use: 'x' }))).toBe('ERR_INVALID_ARG_VALUE');
+    // The header's name is part of the use: at most 123 characters.
+    expect(() => requestScope({ header: `x-${'h'.repeat(200)}`, key })).toThrow(/options\.header/);
+    expect(() => contextHeaders({ header: `x-${'h'.repeat(200)}`, key })).toThrow(
+      /options\.header/,
+    );
     expect(codeOf(() => requestScope({ ...link, acceptUnbound: 'yes' as never }))).toBe(
       'ERR_INVALID_ARG_TYPE',
     );
