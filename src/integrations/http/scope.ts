@@ -74,7 +74,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * a header is made for one request, sent at once, and a captured one must
  * not replay for long.
  */
-export const DEFAULT_HEADER_MAX_AGE = 5 * 60 * 1000;
+const DEFAULT_HEADER_MAX_AGE = 5 * 60 * 1000;
 
 /**
  * The use a context header is signed for: its name (lower case) under the
