@@ -29,22 +29,33 @@ const addAs = (
   value: string,
 ) => inContext([[role, value]], () => queue.add('work', {}));
 
+/** Runs a worker on `name` until `count` jobs finished: how often the processor ran, and each job's outcome. */
+async function runJobs(
+  kit: ReturnType<typeof queueKit>,
+  name: string,
+  telemetry: ReturnType<typeof contextTelemetry>,
+  count = 1,
+) {
+  let ran = 0;
+  const worker = kit.worker(
+    name,
+    async () => {
+      ran++;
+      return role.get();
+    },
+    { telemetry },
+  );
+  const results = await finished(worker, count);
+  return { ran, results };
+}
+
 describe.runIf(hasRedisServer)('a job signature bound to its use', () => {
   const kit = queueKit(redisForFile());
   const signed = contextTelemetry({ key });
 
   /** Runs a worker on `name` with `telemetry` until `count` jobs finished; what each saw or why it failed. */
-  async function outcomes(name: string, telemetry: ReturnType<typeof contextTelemetry>, count = 1) {
-    let ran = 0;
-    const worker = kit.worker(
-      name,
-      async () => {
-        ran++;
-        return role.get();
-      },
-      { telemetry },
-    );
-    const results = await finished(worker, count);
+  async function outcomes(name: string, telemetry: ReturnType<typeof contextTelemetry>) {
+    const { ran, results } = await runJobs(kit, name, telemetry);
     return {
       ran,
       results: results.map((r) => r.result ?? (r.error as { code?: string } | undefined)?.code),
@@ -160,16 +171,10 @@ describe.runIf(hasRedisServer)('damaged metadata never runs unseeded', () => {
     const redis = kit.redis();
     const { opts: stored } = await storedMetadata(redis, name, job.id);
     await replaceMetadata(redis, name, job.id, tamper(stored ?? '') as string);
-    let ran = 0;
-    const worker = kit.worker(
-      name,
-      async () => {
-        ran++;
-        return role.get();
-      },
-      { telemetry: consumer },
-    );
-    const [done] = await finished(worker, 1);
+    const {
+      ran,
+      results: [done],
+    } = await runJobs(kit, name, consumer);
     return {
       ran,
       result: done?.result,
@@ -228,16 +233,7 @@ describe.runIf(hasRedisServer)('requireSnapshot', () => {
       queue.add('omitted', {}, { telemetry: { omitContext: true } }),
     );
     await addAs(queue, 'carried');
-    let ran = 0;
-    const worker = kit.worker(
-      name,
-      async () => {
-        ran++;
-        return role.get();
-      },
-      { telemetry: strict },
-    );
-    const results = await finished(worker, 3);
+    const { ran, results } = await runJobs(kit, name, strict, 3);
     expect(ran).toBe(1);
     expect(results.map((r) => r.result ?? r.error?.message.match(/requireSnapshot/)?.[0])).toEqual([
       'requireSnapshot',
