@@ -53,7 +53,7 @@ export class ContextVar<T> {
     this._default = options !== undefined && 'default' in options ? (options.default as T) : ABSENT;
     this._propagate = propagate;
     this._codec = codec as ContextVarCodec<unknown> | undefined;
-    if (propagate) declareVar(this);
+    declareVar(this);
   }
 
   /** The name given at construction; vars are matched by it across threads. */

@@ -254,23 +254,37 @@ export function entryOf(ctx: ContextState, variable: VarState): unknown {
 
 /**
  * Makes a pending entry named like `variable` an ordinary entry of it, decoded
- * by its codec if the sender encoded it; returns the value, or ABSENT.
- * Non-propagating vars never adopt: nothing from outside may set them.
+ * as `decodeArrived` decodes; returns the value, or ABSENT. Non-propagating
+ * vars never adopt: nothing from outside may set them.
  */
 export function adoptPending(ctx: ContextState, variable: VarState): unknown {
   const pending = ctx._pending;
   if (pending === null || !variable._propagate) return ABSENT;
   const entry = pendingGet(pending, variable._name);
   if (entry === undefined) return ABSENT;
-  const value = entry.coded ? decodeArrived(variable, entry.value) : entry.value;
+  const value = decodeArrived(variable, entry.value, entry.coded);
   ctx._pending = pendingWith(pending, variable._name, undefined);
   bindValue(ctx, variable, value, false);
   return value;
 }
 
-/** A value that arrived encoded by a sender's codec, decoded by `variable`'s codec if it has one. */
-export function decodeArrived(variable: VarState, raw: unknown): unknown {
+/**
+ * The value that arrived for `variable` (`coded`: a sender's codec encoded
+ * it). The receiver's codec is its contract: a var with a codec decodes
+ * what arrives, and refuses a value no codec encoded, so it is never handed
+ * something raw; a var without one takes the value as it arrived.
+ */
+export function decodeArrived(variable: VarState, raw: unknown, coded: boolean): unknown {
   if (variable._codec === undefined) return raw;
+  if (!coded) {
+    throw new ContextSerializationError(
+      'ERR_CONTEXT_DESERIALIZE',
+      `Cannot deserialize the context: the value that arrived for ContextVar '${variable._name}' ` +
+        'was not encoded by a codec, and the var here has one, which decodes everything that ' +
+        "arrives for its name: give the sending side's var the same codec",
+      { varName: variable._name },
+    );
+  }
   try {
     return variable._codec.decode(raw);
   } catch (cause) {

@@ -34,5 +34,5 @@ export {
 } from './errors.js';
 export { type Hamt, type HashedKey, hamtDiff, hamtForEach } from './hamt.js';
 export { forEachPending, type Pending, pendingFrom } from './pending.js';
-export { declaredVar } from './registry.js';
+export { declaredVar, isLocalName, localDeclarations } from './registry.js';
 export type { CarriedEntry, ContextState, PendingEntry, VarState } from './state.js';

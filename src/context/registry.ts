@@ -1,19 +1,49 @@
-import { state, type VarState } from './state.js';
+import { type LocalNames, state, type VarState } from './state.js';
 
 /**
- * Names of propagating vars, held weakly: vars are matched across threads by
- * name, and a var that has been collected no longer declares its name.
+ * Names of vars, held weakly: propagating vars are matched across threads
+ * by name, non-propagating ones keep their names from leaving the thread,
+ * and a var that has been collected no longer declares its name.
  */
 
-export function declareVar(variable: VarState): void {
+type Refs = Map<string, Set<WeakRef<VarState>>>;
+
+function register(
+  refs: Refs,
+  cleanup: FinalizationRegistry<{ name: string; ref: WeakRef<VarState> }>,
+  variable: VarState,
+): void {
   const ref = new WeakRef(variable);
-  let refs = state.registry.get(variable._name);
-  if (refs === undefined) {
-    refs = new Set();
-    state.registry.set(variable._name, refs);
+  let named = refs.get(variable._name);
+  if (named === undefined) {
+    named = new Set();
+    refs.set(variable._name, named);
   }
-  refs.add(ref);
-  state.registryCleanup.register(variable, { name: variable._name, ref });
+  named.add(ref);
+  cleanup.register(variable, { name: variable._name, ref });
+}
+
+function forgetter(refs: Refs): FinalizationRegistry<{ name: string; ref: WeakRef<VarState> }> {
+  return new FinalizationRegistry(({ name, ref }) => {
+    const named = refs.get(name);
+    named?.delete(ref);
+    if (named?.size === 0) refs.delete(name);
+  });
+}
+
+export function declareVar(variable: VarState): void {
+  if (variable._propagate) {
+    register(state.registry, state.registryCleanup, variable);
+    return;
+  }
+  let local = state.localNames;
+  if (local === undefined) {
+    const vars: Refs = new Map();
+    local = { vars, cleanup: forgetter(vars), declarations: 0 } satisfies LocalNames;
+    state.localNames = local;
+  }
+  register(local.vars, local.cleanup, variable);
+  local.declarations++;
 }
 
 /**
@@ -32,4 +62,24 @@ export function declaredVar(name: string): VarState | undefined | number {
     count++;
   }
   return count > 1 ? count : found;
+}
+
+/**
+ * Whether a live `propagate: false` var is named `name` here: an entry of
+ * that name, even one that arrived before the var was declared, never
+ * leaves this thread.
+ */
+export function isLocalName(name: string): boolean {
+  const refs = state.localNames?.vars.get(name);
+  if (refs === undefined) return false;
+  for (const ref of refs) if (ref.deref() !== undefined) return true;
+  return false;
+}
+
+/**
+ * How many `propagate: false` vars were ever declared here: an encoding
+ * that forwarded pending entries is reused only while this is unchanged.
+ */
+export function localDeclarations(): number {
+  return state.localNames?.declarations ?? 0;
 }

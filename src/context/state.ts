@@ -109,6 +109,19 @@ interface SharedState {
   readonly registryCleanup: FinalizationRegistry<{ name: string; ref: WeakRef<VarState> }>;
   /** Carried entries by name, in registration order. */
   readonly carried: Map<string, CarriedEntry>;
+  /**
+   * Live non-propagating vars by name, held weakly: names that never leave
+   * this thread. Made at the first such var (a copy of the package that
+   * predates it leaves it out: optional, so the layout is unchanged).
+   */
+  localNames?: LocalNames;
+}
+
+/** Live `propagate: false` vars by name, and how many were ever declared (a cache's version). */
+export interface LocalNames {
+  readonly vars: Map<string, Set<WeakRef<VarState>>>;
+  readonly cleanup: FinalizationRegistry<{ name: string; ref: WeakRef<VarState> }>;
+  declarations: number;
 }
 
 const STATE_KEY = Symbol.for('contextvars.state');

@@ -2,15 +2,22 @@ import { ContextSerializationError } from '../context/index.js';
 
 /**
  * A value that cannot leave the thread (`ERR_CONTEXT_SERIALIZE`), naming the
- * var and, where there is one, the path inside its value.
+ * var and, where there is one, the path inside its value (`place`: how the
+ * message says it, see `Refusal.place`).
  */
 export function cannotSerialize(
   name: string,
   reason: string,
-  details: { path?: string; cause?: unknown; carried?: boolean; needsCodec?: boolean } = {},
+  details: {
+    path?: string;
+    place?: string;
+    cause?: unknown;
+    carried?: boolean;
+    needsCodec?: boolean;
+  } = {},
 ): ContextSerializationError {
-  const { carried = false, needsCodec = false, ...rest } = details;
-  const where = rest.path ? ` at ${rest.path}` : '';
+  const { carried = false, needsCodec = false, place, ...rest } = details;
+  const where = place ?? (rest.path ? ` at ${rest.path}` : '');
   const what = carried ? `carried store '${name}'` : `ContextVar '${name}'`;
   const remedy = !needsCodec
     ? ''

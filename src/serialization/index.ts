@@ -23,7 +23,8 @@ export type { StructuredSnapshot } from './write/envelope.js';
  * A snapshot of `ctx` (default: a copy of the current context) that can leave
  * this thread: its propagating vars, and entries that arrived for names not
  * declared here. `structured` (default) is a plain object for postMessage;
- * `json` is printable ASCII, signed when given a `key`.
+ * `json` is printable ASCII, signed when given a `key` (and bound to `use`
+ * when given one: only a reader expecting that use accepts it).
  *
  * Throws `ContextSerializationError` `ERR_CONTEXT_SERIALIZE`, naming the var
  * and the path inside its value, for anything that cannot leave (a function,
@@ -32,7 +33,7 @@ export type { StructuredSnapshot } from './write/envelope.js';
  * objects: post it before changing them.
  *
  * @example
- * const header = serializeContext(undefined, { format: 'json', key: secret });
+ * const text = serializeContext(undefined, { format: 'json', key: secret, use: 'reports' });
  */
 export function serializeContext(
   ctx?: Context,
@@ -56,13 +57,14 @@ export function serializeContext(
 /**
  * A new Context from a snapshot of either format. Nothing in `data` is
  * trusted: anything that is not a readable snapshot (malformed, forged,
- * oversized, too old, from a newer format version, or not a snapshot at all:
- * a number, null...) throws `ContextSerializationError`
+ * oversized, too old or too far in the future, signed for another `use`,
+ * from a newer format version, or not a snapshot at all: a number, null...)
+ * throws `ContextSerializationError`
  * `ERR_CONTEXT_DESERIALIZE`, so one `catch` handles all bad input. Only bad
  * options throw TypeError or RangeError.
  *
  * @example
- * const ctx = deserializeContext(req.headers['x-context'], { key: [current, previous], maxAge: 60_000 });
+ * const ctx = deserializeContext(text, { key: [current, previous], use: 'reports', maxAge: 60_000 });
  * ctx.run(handle);
  */
 export function deserializeContext(data: unknown, options?: DeserializeOptions): Context {

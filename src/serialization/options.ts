@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { types } from 'node:util';
 import { invalidArgType, invalidArgValue, outOfRange } from '../context/internal.js';
-import { DEFAULT_LIMITS, type Limits, MAX_DEPTH_LIMIT } from './wire.js';
+import { DEFAULT_LIMITS, isUse, type Limits, MAX_DEPTH_LIMIT, MAX_USE_LENGTH } from './wire.js';
 
 /** `structured`: a plain object for postMessage. `json`: a printable-ASCII string. */
 export type SnapshotFormat = 'structured' | 'json';
@@ -26,13 +26,32 @@ export interface SerializeOptions extends SnapshotLimits {
   format?: SnapshotFormat;
   /** Signs a `json` snapshot (HMAC-SHA256) and stamps it with the time. */
   key?: SigningKey;
+  /**
+   * What the signature is for (1 to 128 printable ASCII characters, needs
+   * `key`): carried inside the signed text, so the snapshot verifies only
+   * for a reader that expects this very use.
+   */
+  use?: string;
 }
 
 export interface DeserializeOptions extends SnapshotLimits {
   /** Required signature key; a list accepts any of them (key rotation). */
   key?: SigningKey | readonly SigningKey[];
-  /** Refuses signed snapshots older than this many milliseconds (needs `key`). */
+  /**
+   * Refuses signed snapshots older than this many milliseconds, or stamped
+   * more than this far in the future (needs `key`).
+   */
   maxAge?: number;
+  /**
+   * The use the snapshot must have been signed for (needs `key`). Without
+   * it, only snapshots signed with no use are accepted.
+   */
+  use?: string;
+  /**
+   * Also accept signed snapshots of format version 1, which name no use
+   * (needs `key`): for a rolling upgrade, while older senders remain.
+   */
+  acceptUnbound?: boolean;
 }
 
 function checkObject(options: unknown): Record<string, unknown> {
@@ -103,9 +122,52 @@ function checkKey(name: string, key: unknown): SigningKey {
   return key;
 }
 
+/** A use: a string of 1 to 128 printable ASCII characters, else a coded error naming `argument`. */
+function checkUse(argument: string, use: unknown): string {
+  if (typeof use !== 'string') {
+    throw invalidArgType(argument, 'of type string', use);
+  }
+  if (!isUse(use)) {
+    throw invalidArgValue(
+      argument,
+      `must be 1 to ${MAX_USE_LENGTH} printable ASCII characters (0x20-0x7E)`,
+      use,
+    );
+  }
+  return use;
+}
+
+/**
+ * The use an integration signs and reads with: its own `prefix` alone, or
+ * `prefix:suffix` when the user narrowed it (per queue, per tenant...). A
+ * suffix that would not make a valid use is refused naming `argument`.
+ *
+ * @example
+ * boundUse('bullmq', options.use, 'options.use'); // 'bullmq', or 'bullmq:tenant-a'
+ */
+export function boundUse(prefix: string, suffix: unknown, argument: string): string {
+  if (suffix === undefined) return prefix;
+  if (typeof suffix !== 'string') throw invalidArgType(argument, 'of type string', suffix);
+  const most = MAX_USE_LENGTH - prefix.length - 1;
+  if (suffix.length === 0 || suffix.length > most || !isUse(suffix)) {
+    throw invalidArgValue(
+      argument,
+      `must be 1 to ${most} printable ASCII characters (0x20-0x7E): it narrows the use '${prefix}'`,
+      suffix,
+    );
+  }
+  return `${prefix}:${suffix}`;
+}
+
+/** An option that means something for signed snapshots only. */
+function needsKey(argument: string, value: unknown, why: string): TypeError {
+  return invalidArgValue(argument, `needs options.key: ${why}`, value);
+}
+
 export interface CheckedSerializeOptions {
   readonly format: SnapshotFormat;
   readonly key: SigningKey | undefined;
+  readonly use: string | undefined;
   readonly limits: Limits;
 }
 
@@ -126,12 +188,23 @@ export function checkSerializeOptions(options: unknown): CheckedSerializeOptions
     }
     key = checkKey('options.key', given.key);
   }
-  return { format, key, limits: limitsFor(format, given) };
+  let use: string | undefined;
+  if (given.use !== undefined) {
+    if (key === undefined) {
+      throw needsKey('options.use', given.use, 'only a signed snapshot is bound to a use');
+    }
+    use = checkUse('options.use', given.use);
+  }
+  return { format, key, use, limits: limitsFor(format, given) };
 }
 
 export interface CheckedDeserializeOptions {
   readonly keys: readonly SigningKey[];
   readonly maxAge: number | undefined;
+  /** The use a signed snapshot must name; undefined: it must name none. */
+  readonly use: string | undefined;
+  /** Signed version-1 snapshots (no use named) are accepted too. */
+  readonly acceptUnbound: boolean;
   /** The limits for each format, applied once the input's format is known. */
   readonly limits: Readonly<Record<SnapshotFormat, Limits>>;
 }
@@ -159,13 +232,27 @@ export function checkDeserializeOptions(options: unknown): CheckedDeserializeOpt
       throw outOfRange('options.maxAge', 'a finite number of milliseconds >= 0', maxAge);
     }
     if (keys.length === 0) {
-      throw invalidArgValue(
-        'options.maxAge',
-        'needs options.key: only signed snapshots carry a trustworthy time',
-        maxAge,
-      );
+      throw needsKey('options.maxAge', maxAge, 'only signed snapshots carry a trustworthy time');
     }
   }
+  let use: string | undefined;
+  if (given.use !== undefined) {
+    if (keys.length === 0) {
+      throw needsKey('options.use', given.use, 'only a signed snapshot is bound to a use');
+    }
+    use = checkUse('options.use', given.use);
+  }
+  const { acceptUnbound = false } = given;
+  if (typeof acceptUnbound !== 'boolean') {
+    throw invalidArgType('options.acceptUnbound', 'of type boolean', acceptUnbound);
+  }
+  if (acceptUnbound && keys.length === 0) {
+    throw needsKey(
+      'options.acceptUnbound',
+      acceptUnbound,
+      'without a key, every snapshot is read unchecked already',
+    );
+  }
   const limits = { json: limitsFor('json', given), structured: limitsFor('structured', given) };
-  return { keys, maxAge: maxAge as number | undefined, limits };
+  return { keys, maxAge: maxAge as number | undefined, use, acceptUnbound, limits };
 }

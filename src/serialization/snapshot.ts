@@ -31,7 +31,7 @@ export function writeSnapshot(
   const source = ctx === undefined ? copyContext() : checkContext(ctx, 'ctx');
   const encoded = encodeEntries(source, checked.format, checked.limits);
   return checked.format === 'json'
-    ? toJson(encoded, checked.key, Date.now, checked.limits)
+    ? toJson(encoded, checked.key, checked.use, Date.now, checked.limits)
     : toStructured(encoded);
 }
 

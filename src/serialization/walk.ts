@@ -50,9 +50,18 @@ export class Refusal extends Error {
   ) {
     super(reason);
   }
-  /** `.rows[3].owner <PgClient>`; empty for the value itself. */
+  /** `.rows[3].owner <PgClient>`; `<PgClient>` for the value itself, named by its class; else empty for the value itself. */
   get path(): string {
-    return this.segments.join('');
+    return this.segments.join('').trimStart();
+  }
+  /**
+   * Where, for a message: ` at .rows[3].owner <PgClient>`; ` <PgClient>`
+   * when the value itself is the class instance ("the value <PgClient> is a
+   * class instance"); empty for the value itself otherwise.
+   */
+  get place(): string {
+    const path = this.segments.join('');
+    return path === '' || path.startsWith(' ') ? path : ` at ${path}`;
   }
 }
 

@@ -7,12 +7,36 @@
 /**
  * Format versions. A reader accepts its own version and the one before it,
  * and refuses newer ones: a sender upgraded first must not be misread.
+ * Version 2 binds a signature to its use (`USE_FIELD`); a signed version-1
+ * text names none, so a reader with a key takes it only when told to
+ * (`acceptUnbound`).
  */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const OLDEST_READABLE_VERSION = Math.max(1, FORMAT_VERSION - 1);
+/** The first version whose signed texts name their use. */
+export const BOUND_USE_VERSION = 2;
 
 /** How every json snapshot's text starts: its version comes first. */
 export const JSON_SNAPSHOT_START = '{"v":';
+
+/**
+ * The signed json fields: `"t"`, the signing time in milliseconds since the
+ * epoch, and `"u"`, the use the signature was made for (absent for none).
+ * Both lie inside the text the MAC covers.
+ */
+export const TIME_FIELD = 't';
+export const USE_FIELD = 'u';
+
+/**
+ * What a use is: 1 to `MAX_USE_LENGTH` printable ASCII characters, so it
+ * travels as it is in a header and reads back as it was written.
+ */
+export const MAX_USE_LENGTH = 128;
+const USE_TEXT = /^[\x20-\x7e]+$/;
+
+export function isUse(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_USE_LENGTH && USE_TEXT.test(value);
+}
 
 /** The envelope's `f` field: which format a snapshot is in. */
 export const FORMAT_TAG = { structured: 's', json: 'j' } as const;

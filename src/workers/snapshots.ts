@@ -7,6 +7,7 @@ import {
   type HashedKey,
   hamtDiff,
   hamtForEach,
+  localDeclarations,
   type Pending,
   type VarState,
   viewOf,
@@ -64,6 +65,8 @@ interface Base extends SentBase {
   readonly map: Hamt;
   readonly size: number;
   readonly pending: Pending | null;
+  /** `localDeclarations()` when made: its pending entries hold no name declared propagate: false since. */
+  readonly locals: number;
   readonly entries: readonly unknown[];
   readonly owners: ReadonlyMap<string, VarState>;
   readonly bytes: number;
@@ -114,6 +117,7 @@ export class SnapshotSender {
     for (const base of this.#bases) {
       // A base of another size cannot be a few changes away: no diff needed.
       if (base.pending !== view.pending || Math.abs(base.size - view.size) > MAX_CHANGES) continue;
+      if (base.pending !== null && base.locals !== localDeclarations()) continue;
       if (carried !== null && !fitsBeside(base, carried, this.#limits)) continue;
       const delta = this.#deltaFrom(base, view.map);
       if (delta !== undefined) {
@@ -135,6 +139,7 @@ export class SnapshotSender {
       map: view.map,
       size: view.size,
       pending: view.pending,
+      locals: localDeclarations(),
       entries: encoded.entries,
       owners: ownersOf(view.map),
       bytes: encoded.bytes,

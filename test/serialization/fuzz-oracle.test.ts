@@ -1,17 +1,25 @@
-// Fuzzing every decoder a peer can reach (both snapshot formats and thrown-
-// value records) against a resource oracle: each input either decodes or is
+// Fuzzing every decoder a peer can reach (both snapshot formats, thrown-
+// value records, and the integrations' inputs: signed context headers as
+// requestScope reads them, BullMQ job metadata as the telemetry reads it)
+// against a resource oracle: each input either decodes or is
 // refused with ERR_CONTEXT_DESERIALIZE, never anything else; what the decoded
 // values keep alive stays within 64x the input's size plus 1 MiB; no input
 // takes long; no prototype anywhere is touched. The mutator edits the parsed
-// records, so most inputs get past the envelope into the record decoder.
+// records, so most inputs get past the envelope into the record decoder (the
+// integration inputs are signed again after the edit, as a key holder's
+// would be, so they get past the signature too).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { Context, ContextVar, carry } from '../../src/index.js';
+import { contextOf } from '../../src/integrations/bullmq/index.js';
+import { joinMetadata } from '../../src/integrations/bullmq/metadata.js';
+import { requestScopeFor } from '../../src/integrations/http/scope.js';
 import { deserializeContext, serializeContext } from '../../src/serialization/index.js';
 import * as records from '../../src/serialization/read/records.js';
 import { decodeThrown, type ThrownRecords } from '../../src/serialization/thrown.js';
 import { heapAfterGc } from '../support/gc.js';
+import { signedText } from '../support/signed.js';
 
 const first = new ContextVar<unknown>('fuzz_first');
 const second = new ContextVar<unknown>('fuzz_second');
@@ -153,6 +161,20 @@ function jsonEntries(value: unknown): unknown[] {
   return (JSON.parse(text) as { e: unknown[] }).e;
 }
 
+const KEY = 'the fuzzing key';
+
+/** A signed json snapshot of `entries` for `use`, as `serializeContext` writes one. */
+const signedFor = (u: string, e: unknown[]) => signedText(KEY, { v: 2, t: Date.now(), u, e });
+
+/** How requestScope({ header, key }) opens a request: the header's context, or its refusal. */
+const openRequest = requestScopeFor({ header: 'x-context', key: KEY, maxBytes: 64 * 1024 });
+
+/** An inner telemetry, as contextOf is told of one: only that there is one counts. */
+const INNER = { tracer: { startSpan: () => ({}) }, contextManager: { with: () => ({}) } } as never;
+
+/** A telemetry's inner metadata (bullmq-otel's), which a job's snapshot may sit beside. */
+const TRACEPARENT = '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}';
+
 const ALLOWED_PROTOTYPES = new Set<unknown>([
   null,
   Object.prototype,
@@ -250,6 +272,38 @@ const targets: Target[] = [
       return { input, size: JSON.stringify(input).length };
     },
     decode: (input) => decodeThrown(input as ThrownRecords),
+  },
+  {
+    name: 'signed context headers (with a use)',
+    make: (value, mutations) => {
+      const entries = jsonEntries(value);
+      mutate(entries, mutations);
+      const text = signedFor('http:x-context', entries);
+      return { input: text, size: text.length };
+    },
+    decode: (input) => {
+      const { context, refusal } = openRequest({ 'x-context': input as string });
+      if (refusal !== undefined) throw refusal;
+      return [...context.values()];
+    },
+  },
+  {
+    name: 'BullMQ job metadata',
+    make: (value, mutations) => {
+      const entries = jsonEntries(value);
+      mutate(entries, mutations);
+      // Alone in the slot, or beside another telemetry's metadata.
+      const beside = (mutations[0]?.replacement ?? 0) % 2 === 1;
+      const snapshot = signedFor('bullmq', entries);
+      const metadata = beside ? joinMetadata(snapshot, TRACEPARENT) : snapshot;
+      return { input: { beside, metadata }, size: metadata.length };
+    },
+    decode: (input) => {
+      const { beside, metadata } = input as { beside: boolean; metadata: string };
+      const job = { id: '1', queueName: 'fuzz', opts: { telemetry: { metadata } } };
+      const options = { key: KEY, ...(beside && { inner: INNER }) };
+      return [...contextOf(job, options).values()];
+    },
   },
 ];
 

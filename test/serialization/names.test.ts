@@ -301,3 +301,99 @@ describe('pending entries: names no var here declares yet', () => {
     expect(JSON.stringify(serializeContext(ctx))).toContain('not money');
   });
 });
+
+describe("the receiver's codec is its contract", () => {
+  const raw = { cents: 'NaN', evil: true };
+
+  it.each(['structured', 'json'] as const)(
+    '%s: a value arriving without the encoded mark for a var with a codec is refused at arrival, naming it',
+    (format) => {
+      const name = fresh('contract_arrival');
+      let decoded = 0;
+      new ContextVar<Money>(name, {
+        codec: {
+          encode: moneyCodec.encode,
+          decode: (value) => {
+            decoded++;
+            return moneyCodec.decode(value);
+          },
+        },
+      });
+      const wire =
+        format === 'json'
+          ? `{"v":2,"f":"j","e":[${JSON.stringify(name)},0,${JSON.stringify(raw)}]}`
+          : remoteSnapshot(name, raw);
+      const error = thrownBy(() => deserializeContext(wire)) as ContextSerializationError;
+      expect(error.code).toBe('ERR_CONTEXT_DESERIALIZE');
+      expect(error.varName).toBe(name);
+      expect(error.message).toMatch(/was not encoded by a codec, and the var here has one/);
+      expect(decoded).toBe(0);
+    },
+  );
+
+  it('a pending entry without the encoded mark is refused when a var with a codec adopts it', () => {
+    const name = fresh('contract_adoption');
+    const ctx = deserializeContext(remoteSnapshot(name, raw));
+    let decoded = 0;
+    const price = new ContextVar<Money>(name, {
+      codec: {
+        encode: moneyCodec.encode,
+        decode: (value) => {
+          decoded++;
+          return moneyCodec.decode(value);
+        },
+      },
+    });
+    for (const touch of [
+      (): unknown => price.get(),
+      () => price.set(new Money(1, 'X')),
+      () => ctx.has(price),
+    ]) {
+      const error = thrownBy(() => ctx.run(touch)) as ContextSerializationError;
+      expect([error.code, error.varName]).toEqual(['ERR_CONTEXT_DESERIALIZE', name]);
+    }
+    expect(decoded).toBe(0);
+    expect(ctx.size).toBe(0);
+  });
+
+  it('a var without a codec still takes a value as it arrived, encoded or not', () => {
+    const name = fresh('contract_plain');
+    const ctx = deserializeContext(remoteSnapshot(name, { cents: 1 }, true));
+    expect(ctx.get(new ContextVar<unknown>(name))).toEqual({ cents: 1 });
+  });
+});
+
+describe('propagate: false names that arrived pending', () => {
+  it.each(['structured', 'json'] as const)(
+    '%s: a name this thread declares propagate: false never leaves, even when it arrived before the var was declared',
+    (format) => {
+      const name = fresh('late_secret');
+      const tenant = new ContextVar<string>(fresh('late_secret_tenant'));
+      const ctx = deserializeContext({
+        v: 2,
+        f: 's',
+        e: [tenant.name, 0, 'acme', name, 0, 'hunter2'],
+      } satisfies StructuredSnapshot);
+      // Forwarded while no var here declares the name (and its encoding cached so).
+      expect(JSON.stringify(serializeContext(ctx, { format }))).toContain('hunter2');
+      const secret = new ContextVar<string>(name, { propagate: false, default: 'safe' });
+      expect(JSON.stringify(serializeContext(ctx, { format }))).not.toContain('hunter2');
+      expect(
+        JSON.stringify(
+          serializeContext(ctx.copy(), { format, ...(format === 'json' && { key: 'k' }) }),
+        ),
+      ).not.toContain(name);
+      expect(ctx.run(() => secret.get())).toBe('safe');
+      expect(deserializeContext(serializeContext(ctx, { format })).get(tenant)).toBe('acme');
+    },
+  );
+
+  it('a pending name of a collected propagate: false var is forwarded again', async () => {
+    const name = fresh('collected_secret');
+    const ctx = deserializeContext(remoteSnapshot(name, 'v'));
+    (() => new ContextVar<string>(name, { propagate: false }))();
+    expect(serializeContext(ctx).e).not.toContain(name);
+    await collectUnreachable();
+    expect(serializeContext(ctx).e).toContain(name);
+  });
+});

@@ -181,6 +181,19 @@ describe.each(formats)('%s: class instances without a codec', (format) => {
     },
   );
 
+  it('names a class instance that is the value itself without an empty path: "the value <Session>"', () => {
+    const error = refusalAt(serializeError(new Session(), { format }), '<Session>');
+    expect(error.message).toContain(
+      "ContextVar 'refusals_payload': the value <Session> is a class instance",
+    );
+    expect(error.message).not.toMatch(/ at +</);
+    // And so does a receiver handed one.
+    const arrived = thrownBy(() =>
+      deserializeContext({ v: 2, f: 's', e: ['refusals_payload', 0, new Session()] }),
+    ) as Error;
+    expect(arrived.message).toContain("the value of 'refusals_payload' <Session> is a class");
+  });
+
   it('travels through a codec, and stays home with propagate: false', () => {
     const client = new ContextVar<PgClient>(`refusals_client_${format}`, {
       codec: { encode: (c) => ({ host: c.connection.host }), decode: () => new PgClient() },

@@ -24,7 +24,7 @@ afterEach(() => {
 describe('signed json snapshots', () => {
   it('carry a time and an HMAC-SHA256 signature, and verify with the key', () => {
     const text = signedWith('k1');
-    expect(text).toMatch(/^\{"v":1,"f":"j","t":\d+,"e":\[.*\],"s":"[A-Za-z0-9_-]{43}"\}$/);
+    expect(text).toMatch(/^\{"v":2,"f":"j","t":\d+,"e":\[.*\],"s":"[A-Za-z0-9_-]{43}"\}$/);
     expect(deserializeContext(text, { key: 'k1' }).get(tenant)).toBe('acme');
   });
 

@@ -29,3 +29,14 @@ expectTypeOf(contextHeaders({ header: 'x-context', key })).toEqualTypeOf<Record<
 requestScope({ header: 'x-context', key, onInvalid: 'drop' });
 // @ts-expect-error contextHeaders needs a key
 contextHeaders({ header: 'x-context' });
+
+// A narrower use on both sides; maxAge: Infinity turns requestScope's default off.
+app.use(
+  requestScope({ header: 'x-context', key, use: 'reports', maxAge: Number.POSITIVE_INFINITY }),
+);
+app.use(requestScope({ header: 'x-context', key: [key, 'old'], acceptUnbound: true }));
+contextHeaders({ header: 'x-context', key, use: 'reports' });
+// @ts-expect-error use is a string
+contextHeaders({ header: 'x-context', key, use: 5 });
+// @ts-expect-error acceptUnbound is a boolean
+requestScope({ header: 'x-context', key, acceptUnbound: 'yes' });

@@ -2,6 +2,12 @@
  * `contextvars/bullmq`: BullMQ jobs run in the context that added them. The
  * snapshot rides in BullMQ's telemetry metadata slot, beside the job's data.
  */
+export {
+  contextOf,
+  inJobContext,
+  type JobContextReadOptions,
+  type JobWithContext,
+} from './context-of.js';
 export type { JobContextOptions } from './job-context.js';
 export {
   type ContextTelemetry,

@@ -26,7 +26,9 @@ export interface ContextTelemetryOptions extends JobContextOptions {
   /**
    * Another BullMQ telemetry to compose with, such as bullmq-otel's
    * `new BullMQOtel()`: its spans, metrics and metadata keep working, and
-   * its metadata stays readable by plain bullmq-otel readers.
+   * its metadata stays readable by plain bullmq-otel readers. Metadata that
+   * holds no snapshot of ours is handed to it (without `inner`, a Worker
+   * with `key` refuses such metadata).
    */
   inner?: Telemetry<unknown>;
 }
@@ -179,7 +181,8 @@ class JobContextManager implements ContextManager<JobTelemetryContext> {
   }
 }
 
-function checkInner(inner: unknown): Telemetry<unknown> | undefined {
+/** `options.inner`: undefined, or a BullMQ telemetry. */
+export function checkInner(inner: unknown): Telemetry<unknown> | undefined {
   if (inner === undefined) return undefined;
   const { tracer, contextManager } = (inner ?? {}) as Partial<Telemetry<unknown>>;
   if (typeof tracer?.startSpan !== 'function' || typeof contextManager?.with !== 'function') {
@@ -199,8 +202,13 @@ export interface ContextTelemetry extends Telemetry<JobTelemetryContext> {}
  * A BullMQ telemetry that carries the context with every job: give it to a
  * Queue, FlowProducer or Worker as `telemetry`. `add`, `addBulk`, flows and
  * job schedulers store a json snapshot of the adding code's context in the
- * job's telemetry metadata (beside its data, signed with `key`); a Worker
- * runs each attempt of the job in a new Context read from that snapshot.
+ * job's telemetry metadata (beside its data; with `key`, signed for the use
+ * `bullmq`, or `bullmq:<use>`); a Worker runs each attempt of the job in a
+ * new Context read from that snapshot. With `key`, a job whose snapshot is
+ * refused (unsigned, forged, for another use, stale, damaged; missing, with
+ * `requireSnapshot`) fails with `ERR_CONTEXT_DESERIALIZE` and its processor
+ * never runs; a processor that throws something other than an Error fails
+ * its job with an Error saying what was thrown.
  *
  * @example
  * const telemetry = contextTelemetry({ key: process.env.CONTEXT_KEY });

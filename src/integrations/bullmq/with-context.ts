@@ -19,9 +19,10 @@ export type SandboxedProcessor = (
  * in-process Worker given `telemetry: contextTelemetry()` needs no wrapper).
  * It returns the processor's own type, and keeps its `length` (BullMQ passes
  * the abort signal to in-process processors declaring three parameters) and
- * `name`. A snapshot that is malformed, or with `key` unsigned, forged or
- * older than `maxAge`, fails the job on that attempt with
- * `ERR_CONTEXT_DESERIALIZE`; the processor does not run.
+ * `name`. A snapshot that is malformed, or with `key` unsigned, forged,
+ * signed for another use, older than `maxAge`, or metadata that is no
+ * snapshot (none at all, with `requireSnapshot`), fails the job on that
+ * attempt with `ERR_CONTEXT_DESERIALIZE`; the processor does not run.
  *
  * @example
  * // processor.mjs, given to `new Worker('reports', processorFile, { connection })`

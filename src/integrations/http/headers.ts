@@ -1,7 +1,7 @@
 import type { Context } from '../../context/index.js';
 import { invalidArgType, invalidArgValue } from '../../context/internal.js';
 import { type SigningKey, serializeContext } from '../../serialization/index.js';
-import { checkHeaderName } from './scope.js';
+import { checkHeaderName, headerUse } from './scope.js';
 
 /** Options of `contextHeaders()`. */
 export interface ContextHeadersOptions {
@@ -9,6 +9,11 @@ export interface ContextHeadersOptions {
   header: string;
   /** The signing key; given a list (as for key rotation in `requestScope`), the first one signs. */
   key: SigningKey | readonly SigningKey[];
+  /**
+   * Narrows the use the header is signed for (`http:<header>:<use>`): the
+   * receiving `requestScope` must name the same `use`.
+   */
+  use?: string;
   /** The context to send; default: the current one. */
   context?: Context;
   /** Largest snapshot to send, in bytes (default 16 KiB, as the receiver's default). */
@@ -21,7 +26,9 @@ export interface ContextHeadersOptions {
  * Headers that carry the current context (its propagating vars) to another
  * service whose `requestScope({ header, key })` seeds each request from them:
  * `{ [header]: <signed json snapshot> }`, printable ASCII, ready for fetch,
- * undici or `http.request`.
+ * undici or `http.request`. The signature is bound to the header's name
+ * (and `use`, if given): it verifies as that header only, never as a job's
+ * snapshot or another header.
  *
  * Throws `ContextSerializationError` `ERR_CONTEXT_SERIALIZE`, naming the var,
  * for a value that cannot travel or exceeds the limits.
@@ -33,8 +40,9 @@ export function contextHeaders(options: ContextHeadersOptions): Record<string, s
   if (typeof options !== 'object' || options === null) {
     throw invalidArgType('options', 'an object', options);
   }
-  const { header, key, context, maxBytes, maxDepth } = options;
+  const { header, key, context, maxBytes, maxDepth, use } = options;
   const name = checkHeaderName(header, 'options.header');
+  const bound = headerUse(name, use);
   const signingKey = Array.isArray(key) ? (key as readonly SigningKey[])[0] : key;
   if (signingKey === undefined) {
     throw invalidArgValue(
@@ -46,6 +54,7 @@ export function contextHeaders(options: ContextHeadersOptions): Record<string, s
   const text = serializeContext(context, {
     format: 'json',
     key: signingKey as SigningKey,
+    use: bound,
     ...(maxBytes === undefined ? {} : { maxBytes }),
     ...(maxDepth === undefined ? {} : { maxDepth }),
   });

@@ -6,6 +6,7 @@ import {
   deserializeContext,
   type SigningKey,
 } from '../../serialization/index.js';
+import { boundUse, MAX_USE_LENGTH } from '../../serialization/internal.js';
 
 /** Options of `requestScope()`, `requestScope.koa()` and the `requestScope.fastify` plugin. */
 export interface RequestScopeOptions {
@@ -17,8 +18,25 @@ export interface RequestScopeOptions {
   header?: string;
   /** The key(s) the snapshot must be signed with; a list accepts any of them (key rotation). */
   key?: SigningKey | readonly SigningKey[];
-  /** Refuses snapshots signed longer ago than this many milliseconds. */
+  /**
+   * Refuses snapshots signed longer ago than this many milliseconds, or
+   * stamped more than this far in the future. Default 5 minutes: a
+   * captured header replays only that long. `Infinity` turns the check off.
+   */
   maxAge?: number;
+  /**
+   * Narrows what the header's signature must be for: it is always bound to
+   * the header's name (`http:x-context`); with `use: 'reports'` it must have
+   * been signed for `http:x-context:reports` (`contextHeaders` with the same
+   * `use`), so a header meant for one service is refused by another that
+   * shares the key.
+   */
+  use?: string;
+  /**
+   * Also accept headers signed by a contextvars whose format names no use
+   * (version 1), while a rolling upgrade has older senders left.
+   */
+  acceptUnbound?: boolean;
   /** Largest header accepted, in bytes (default 16 KiB). */
   maxBytes?: number;
   /** Deepest nesting accepted in one value (default 64). */
@@ -51,6 +69,30 @@ export interface OpenedScope {
 // RFC 9110 token characters: what Node accepts as a header name.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/**
+ * How long a signed context header is accepted by default, in milliseconds:
+ * a header is made for one request, sent at once, and a captured one must
+ * not replay for long.
+ */
+const DEFAULT_HEADER_MAX_AGE = 5 * 60 * 1000;
+
+/**
+ * The use a context header is signed for: its name (lower case) under the
+ * `http` prefix, narrowed by the user's `use`, so a header never verifies
+ * as a job's snapshot, nor as another header.
+ */
+export function headerUse(name: string, use: unknown): string {
+  const prefix = `http:${name}`;
+  if (prefix.length > MAX_USE_LENGTH) {
+    throw invalidArgValue(
+      'options.header',
+      `must be at most ${MAX_USE_LENGTH - 'http:'.length} characters: its signature is bound to the use 'http:<header>'`,
+      name,
+    );
+  }
+  return boundUse(prefix, use, 'options.use');
+}
+
 /** `header` as Node spells it in `req.headers` (lower case), or a TypeError naming `argument`. */
 export function checkHeaderName(header: unknown, argument: string): string {
   if (typeof header !== 'string') throw invalidArgType(argument, 'of type string', header);
@@ -69,12 +111,14 @@ function checkOptions(options: unknown): {
   if (typeof options !== 'object' || options === null) {
     throw invalidArgType('options', 'an object', options);
   }
-  const { header, key, maxAge, maxBytes, maxDepth, onInvalid } = options as RequestScopeOptions;
+  const { header, key, maxAge, maxBytes, maxDepth, onInvalid, use, acceptUnbound } =
+    options as RequestScopeOptions;
   if (onInvalid !== undefined && onInvalid !== 'refuse' && onInvalid !== 'ignore') {
     throw invalidArgValue('options.onInvalid', "must be 'refuse' or 'ignore'", onInvalid);
   }
   if (header === undefined) {
-    for (const [name, value] of Object.entries({ key, maxAge, maxBytes, maxDepth, onInvalid })) {
+    const given = { key, maxAge, maxBytes, maxDepth, onInvalid, use, acceptUnbound };
+    for (const [name, value] of Object.entries(given)) {
       if (value !== undefined) {
         throw invalidArgValue(`options.${name}`, 'applies to a header: give options.header', value);
       }
@@ -89,8 +133,10 @@ function checkOptions(options: unknown): {
       key,
     );
   }
-  const read: DeserializeOptions = { key };
-  if (maxAge !== undefined) read.maxAge = maxAge;
+  const read: DeserializeOptions = { key, use: headerUse(name, use) };
+  // Infinity, which deserializeContext refuses, turns the check off here.
+  if (maxAge !== Number.POSITIVE_INFINITY) read.maxAge = maxAge ?? DEFAULT_HEADER_MAX_AGE;
+  if (acceptUnbound !== undefined) read.acceptUnbound = acceptUnbound;
   if (maxBytes !== undefined) read.maxBytes = maxBytes;
   if (maxDepth !== undefined) read.maxDepth = maxDepth;
   // Checks the reading options now, not at the first request: empty input

@@ -17,8 +17,8 @@ import type { IncomingEntry } from './entries.js';
 
 /**
  * A new Context holding `incoming`: each name declared by exactly one
- * propagating var here becomes that var's entry (decoded by its codec if the
- * sender encoded it); undeclared names stay pending until a var of that name
+ * propagating var here becomes that var's entry (decoded by its codec; a
+ * value no codec encoded is refused for a var that has one); undeclared names stay pending until a var of that name
  * touches the context; a name declared by two propagating vars is refused.
  * This is where a snapshot arrives: the carried entries registered here
  * (stores, OpenTelemetry) read their names now, once, and a refusal of
@@ -103,5 +103,5 @@ function receivingVar(name: string): VarState | undefined {
 }
 
 function arrivedValue(variable: VarState, entry: IncomingEntry): unknown {
-  return entry.coded ? decodeArrived(variable, entry.value) : entry.value;
+  return decodeArrived(variable, entry.value, entry.coded);
 }

@@ -86,8 +86,7 @@ export function readEntries(
       }
     } catch (error) {
       if (error instanceof Refusal) {
-        const where = error.path ? ` at ${error.path}` : '';
-        throw cannotDeserialize(`the value of '${name}'${where} ${error.reason}`, {
+        throw cannotDeserialize(`the value of '${name}'${error.place} ${error.reason}`, {
           varName: name,
         });
       }

@@ -6,6 +6,8 @@ import {
   forEachPending,
   hamtForEach,
   isAnythingCarried,
+  isLocalName,
+  localDeclarations,
   type Pending,
   type PendingEntry,
   type VarState,
@@ -38,6 +40,8 @@ type Owner = VarState | 'pending' | 'carried';
 
 interface CachedEntries {
   readonly pending: Pending | null;
+  /** `localDeclarations()` when encoded: a var declared `propagate: false` since drops a pending name. */
+  readonly locals: number;
   readonly encoded: EncodedEntries;
 }
 
@@ -61,7 +65,8 @@ function isStructuredPrimitive(value: unknown): boolean {
 }
 
 /**
- * Encodes the propagating entries of `ctx` (ordinary and pending) and what
+ * Encodes the propagating entries of `ctx` (ordinary, and pending ones whose
+ * name no `propagate: false` var here declares) and what
  * the calling code carries (stores, OpenTelemetry) for `format`, refusing
  * before anything leaves: a value that cannot be carried or exceeds `limits`
  * (naming the var or store and the path), a failing codec, or two entries
@@ -76,20 +81,28 @@ export function encodeEntries(
 ): EncodedEntries {
   const { map, pending } = viewOf(ctx);
   const captured = withCarried ? captureCarried() : null;
+  const locals = localDeclarations();
   const cached = map === null || captured !== null ? undefined : contextCache[format].get(map);
-  if (cached !== undefined && cached.pending === pending && fits(cached.encoded, limits)) {
+  if (
+    cached !== undefined &&
+    cached.pending === pending &&
+    (pending === null || cached.locals === locals) &&
+    fits(cached.encoded, limits)
+  ) {
     return cached.encoded;
   }
   const builder = new EntriesBuilder(format, limits);
   hamtForEach(map, (key, value) => builder.addVar(key as VarState, value));
   forEachPending(pending, (name, entry) => {
-    // What the calling code carries now replaces what arrived under that name.
-    if (carriedEntry(name) === undefined) builder.addPending(name, entry);
+    // What the calling code carries now replaces what arrived under that
+    // name; a name a propagate: false var declares here never leaves, even
+    // when it arrived before the var was declared.
+    if (carriedEntry(name) === undefined && !isLocalName(name)) builder.addPending(name, entry);
   });
   for (const [name, entry] of captured ?? []) builder.addCarried(name, entry);
   const encoded = builder.finish();
   if (map !== null && captured === null && builder.cacheable) {
-    contextCache[format].set(map, { pending, encoded });
+    contextCache[format].set(map, { pending, locals, encoded });
   }
   return encoded;
 }
@@ -231,6 +244,7 @@ class EntriesBuilder {
       if (error instanceof Refusal) {
         throw cannotSerialize(name, error.reason, {
           path: error.path,
+          place: error.place,
           carried,
           needsCodec: error.needsCodec,
         });

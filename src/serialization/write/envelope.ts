@@ -1,7 +1,14 @@
 import { cannotSerialize } from '../errors.js';
 import type { SigningKey } from '../options.js';
 import { signatureOf } from '../signing.js';
-import { FORMAT_TAG, FORMAT_VERSION, JSON_SNAPSHOT_START, type Limits } from '../wire.js';
+import {
+  FORMAT_TAG,
+  FORMAT_VERSION,
+  JSON_SNAPSHOT_START,
+  type Limits,
+  TIME_FIELD,
+  USE_FIELD,
+} from '../wire.js';
 import type { EncodedEntries } from './entries.js';
 
 /**
@@ -27,13 +34,15 @@ export function toStructured(encoded: EncodedEntries): StructuredSnapshot {
 }
 
 /**
- * The `json` format: `{"v":1,"f":"j","e":[...]}` in printable ASCII only.
- * Signed, it also carries `"t"` (milliseconds since the epoch) and ends with
+ * The `json` format: `{"v":2,"f":"j","e":[...]}` in printable ASCII only.
+ * Signed, it also carries `"t"` (milliseconds since the epoch), `"u"` (the
+ * use, when there is one) and ends with
  * `,"s":"<HMAC-SHA256 of the text before it, closed with }>"}`.
  */
 export function toJson(
   encoded: EncodedEntries,
   key: SigningKey | undefined,
+  use: string | undefined,
   now: () => number,
   limits: Limits,
 ): string {
@@ -43,7 +52,9 @@ export function toJson(
   if (key === undefined) {
     text = `${head},${entries}}`;
   } else {
-    const body = `${head},"t":${now()},${entries}}`;
+    // A use is printable ASCII: JSON.stringify escapes only its quotes and backslashes.
+    const bound = use === undefined ? '' : `,"${USE_FIELD}":${JSON.stringify(use)}`;
+    const body = `${head},"${TIME_FIELD}":${now()}${bound},${entries}}`;
     text = `${body.slice(0, -1)},"s":"${signatureOf(body, key)}"}`;
   }
   if (text.length > limits.maxBytes) {

@@ -13,8 +13,9 @@ import {
   type RequestScopeOptions,
   requestScope,
 } from '../../../dist/integrations/http/index.js';
-import { serializeContext } from '../../../dist/serialization/index.js';
+import { deserializeContext, serializeContext } from '../../../dist/serialization/index.js';
 import { codeOf, thrownBy } from '../../support/errors.js';
+import { signedText } from '../../support/signed.js';
 import { poolsFor } from '../../workers/support.js';
 import { frameworks, tenant } from './apps.js';
 import { keepAliveClient, listen } from './support.js';
@@ -193,5 +194,134 @@ describe('options', () => {
     const answer = await request(`${url}/id`, { headers: { ...stale, 'x-id': 'r' } });
     expect(answer.status).toBe(400);
     expect(answer.body).toMatch(/older than maxAge/);
+  });
+});
+
+describe('a header signature bound to its use', () => {
+  /** A plain node:http service whose requestScope reads `scope`, answering the tenant it sees. */
+  const service = (scope: RequestScopeOptions) => {
+    const open = requestScope(scope);
+    return listen(
+      createServer((req, res) =>
+        open(req, res, (error?: unknown) => {
+          res.statusCode = error === undefined ? 200 : 400;
+          res.end(error === undefined ? tenant.get() : String((error as Error).message));
+        }),
+      ),
+    );
+  };
+  const minutes = (n: number) => n * 60_000;
+  /** A header signed by hand at `t`, for a time or version today's writer would not give. */
+  const crafted = (fields: { v?: number; t: number; u?: string }) => ({
+    'x-context': signedText(key, {
+      v: fields.v ?? 2,
+      t: fields.t,
+      ...(fields.u !== undefined && { u: fields.u }),
+      e: ['tenant', 0, 'crafted'],
+    }),
+  });
+
+  it('contextHeaders signs for http:<header name in lower case>, narrowed by use', async () => {
+    const { 'x-context': plain } = await headersFor('acme', { header: 'X-Context', key });
+    expect(JSON.parse(plain as string).u).toBe('http:x-context');
+    const { 'x-context': narrowed } = await headersFor('acme', { ...link, use: 'reports' });
+    expect(JSON.parse(narrowed as string).u).toBe('http:x-context:reports');
+  });
+
+  it('a header made for one header name is refused under another (header to header replay)', async () => {
+    const url = await service({ header: 'x-other-context', key });
+    const { 'x-context': text } = await headersFor('admin');
+    const answer = await request(url, { headers: { 'x-other-context': text as string } });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatch(/signed for another use.*"http:x-other-context"/);
+  });
+
+  it('a header narrowed by use is accepted only where requestScope names the same use', async () => {
+    const reports = await service({ ...link, use: 'reports' });
+    const billing = await service({ ...link, use: 'billing' });
+    const headers = await headersFor('acme', { ...link, use: 'reports' });
+    expect((await request(reports, { headers })).body).toBe('acme');
+    expect((await request(billing, { headers })).status).toBe(400);
+    expect((await request(await service(link), { headers })).status).toBe(400);
+  });
+
+  it('requestScope refuses a header older than 5 minutes by default (header replay after maxAge)', async () => {
+    const url = await service(link);
+    const fresh = crafted({ t: Date.now() - minutes(4), u: 'http:x-context' });
+    expect((await request(url, { headers: fresh })).body).toBe('crafted');
+    const stale = crafted({ t: Date.now() - minutes(6), u: 'http:x-context' });
+    const answer = await request(url, { headers: stale });
+    expect([answer.status, answer.body]).toEqual([
+      400,
+      expect.stringMatching(/older than maxAge \(300000 ms\)/),
+    ]);
+  });
+
+  it('requestScope refuses a header stamped more than maxAge in the future', async () => {
+    const url = await service(link);
+    const ahead = crafted({ t: Date.now() + minutes(6), u: 'http:x-context' });
+    const answer = await request(url, { headers: ahead });
+    expect([answer.status, answer.body]).toEqual([400, expect.stringMatching(/in the future/)]);
+  });
+
+  it('maxAge: Infinity turns the default off, in requestScope only', async () => {
+    const url = await service({ ...link, maxAge: Number.POSITIVE_INFINITY });
+    const old = crafted({ t: Date.now() - minutes(60 * 24), u: 'http:x-context' });
+    expect((await request(url, { headers: old })).body).toBe('crafted');
+    expect(codeOf(() => deserializeContext('', { key, maxAge: Number.POSITIVE_INFINITY }))).toBe(
+      'ERR_OUT_OF_RANGE',
+    );
+  });
+
+  it('a signed version-1 header (no use) is refused, and accepted with acceptUnbound', async () => {
+    const v1 = crafted({ v: 1, t: Date.now() });
+    const strict = await service(link);
+    const answer = await request(strict, { headers: v1 });
+    expect([answer.status, answer.body]).toEqual([
+      400,
+      expect.stringMatching(/format version 1.*acceptUnbound/),
+    ]);
+    const upgrading = await service({ ...link, acceptUnbound: true });
+    expect((await request(upgrading, { headers: v1 })).body).toBe('crafted');
+  });
+
+  it('refuses bad use and acceptUnbound options, naming them', () => {
+    for (const use of ['', 'x'.repeat(200), 7]) {
+      const error = thrownBy(() => requestScope({ ...link, use: use as string }));
+      expect(error).toMatchObject({ message: expect.stringMatching(/options\.use/) });
+      expect(() => contextHeaders({ ...link, use: use as string })).toThrow(/options\.use/);
+    }
+    expect(codeOf(() => requestScope({ use: 'x' }))).toBe('ERR_INVALID_ARG_VALUE');
+    // The header's name is part of the use: at most 123 characters.
+    expect(() => requestScope({ header: `x-${'h'.repeat(200)}`, key })).toThrow(/options\.header/);
+    expect(() => contextHeaders({ header: `x-${'h'.repeat(200)}`, key })).toThrow(
+      /options\.header/,
+    );
+    expect(codeOf(() => requestScope({ ...link, acceptUnbound: 'yes' as never }))).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+  });
+});
+
+describe('propagate: false across services', () => {
+  it('contextHeaders never sends a name this service declares propagate: false, also when it arrived in a header', async () => {
+    // Service A declares session_token propagating; this service declares it propagate: false.
+    const arriving = {
+      'x-context': signedText(key, {
+        v: 2,
+        t: Date.now(),
+        u: 'http:x-context',
+        e: ['tenant', 0, 'acme', 'services_session_token', 0, 'hunter2'],
+      }),
+    };
+    const open = requestScope(link);
+    const url = await listen(
+      createServer((req, res) => open(req, res, () => res.end(contextHeaders(link)['x-context']))),
+    );
+    const local = new ContextVar<string>('services_session_token', { propagate: false });
+    const forwarded = (await request(url, { headers: arriving })).body;
+    expect(forwarded).toContain('acme');
+    expect(forwarded).not.toContain('hunter2');
+    expect(forwarded).not.toContain(local.name);
   });
 });
