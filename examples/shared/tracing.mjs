@@ -1,7 +1,7 @@
 // OpenTelemetry set up in one thread as a service would (a context manager,
 // W3C trace-context and baggage propagators, a tracer provider), with every
 // ended span handed to `onSpan` as a plain object, and the trees they make.
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
@@ -12,8 +12,13 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 
 /** Sets OpenTelemetry up in this thread; `where` labels its spans. */
 export function startTracing(where, onSpan) {
+  // HTTP instrumentation names its spans by method only: say which side.
+  const nameOf = (span) =>
+    span.kind === SpanKind.SERVER || span.kind === SpanKind.CLIENT
+      ? `${span.name} (${SpanKind[span.kind].toLowerCase()})`
+      : span.name;
   const toPlain = (span) => ({
-    name: span.name,
+    name: nameOf(span),
     traceId: span.spanContext().traceId,
     spanId: span.spanContext().spanId,
     parentSpanId: span.parentSpanContext?.spanId,
