@@ -10,5 +10,10 @@ export { restoreErrorsAs } from './read/records.js';
 export { snapshotReader, snapshotWriter } from './snapshot.js';
 export { decodeThrown, encodeThrown, isThrownRecords } from './thrown.js';
 export { ENTRY_FLAG, entryBytes, JSON_SNAPSHOT_START, LIST_OVERHEAD, type Limits } from './wire.js';
-export { type EncodedEntries, encodeCarried, encodeEntries } from './write/entries.js';
+export {
+  type EncodedEntries,
+  encodeCarried,
+  encodeEntries,
+  refreshEntries,
+} from './write/entries.js';
 export { encodeValue } from './write/value.js';

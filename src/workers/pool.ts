@@ -13,7 +13,7 @@ import {
 import { deserializeContext, type StructuredSnapshot } from '../serialization/index.js';
 import { Dispatcher, factsOf, type LoadBalancer, leastBusy, type TaskMessage } from './dispatch.js';
 import { poolFailure } from './errors.js';
-import { FlushRequests } from './flush.js';
+import { flushWorkers } from './flush.js';
 import { isResultWithContext, unwrapMovable } from './protocol.js';
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
@@ -110,7 +110,6 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   /** The underlying piscina pool. Its `filename` is this package's worker entry. */
   readonly piscina: Piscina;
   readonly #dispatcher: Dispatcher;
-  readonly #flushes = new FlushRequests();
   readonly #filename: string | null;
   readonly #name: string;
   readonly #options: Piscina['options'];
@@ -170,7 +169,6 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
     }
     this.piscina.on('workerDestroy', (worker: { id: number }) => {
       this.#dispatcher.workerGone(worker.id);
-      this.#flushes.gone(worker.id);
     });
     // An error outside any task (a worker dying between tasks, a close that
     // timed out) is piscina's 'error' event: it gets its code, and when
@@ -274,7 +272,14 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
       if (signal != null) runOptions.signal = signal;
     }
     this.#pending++;
-    return this.piscina.run(message, runOptions).then(
+    this.#dispatcher.submitting = message;
+    let settled: Promise<unknown>;
+    try {
+      settled = this.piscina.run(message, runOptions);
+    } finally {
+      this.#dispatcher.submitting = undefined;
+    }
+    return settled.then(
       (result: unknown) => this.#fulfilled(message, result),
       (error: unknown) => this.#rejected(message, error),
     );
@@ -338,7 +343,6 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
       }
       await this.#flushWorkers();
       await this.piscina.close({ force: force === true });
-      this.#flushes.close();
     } finally {
       this.#closing = false;
     }
@@ -352,12 +356,11 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   async destroy(): Promise<void> {
     await this.#flushWorkers();
     await this.piscina.destroy();
-    this.#flushes.close();
   }
 
   #flushWorkers(): Promise<void> {
-    return this.#flushes.flush(
-      this.piscina.threads.map((worker) => worker.threadId),
+    return flushWorkers(
+      this.#dispatcher.flushLines(this.piscina.threads.map((worker) => worker.threadId)),
       FLUSH_TIMEOUT_MS,
     );
   }

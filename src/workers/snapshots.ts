@@ -22,6 +22,7 @@ import {
   LIST_OVERHEAD,
   type Limits,
   readEntries,
+  refreshEntries,
 } from '../serialization/internal.js';
 
 /**
@@ -49,6 +50,14 @@ export interface SnapshotFields {
 export interface OutgoingSnapshot {
   readonly fields: SnapshotFields;
   readonly base: SentBase | undefined;
+  /**
+   * Present when the fields hold mutable objects, which are shared by
+   * reference until piscina posts the task: the fields as those values are
+   * now, checked again under the rules of the call (throws
+   * `ERR_CONTEXT_SERIALIZE` naming the var or store). Primitives and
+   * deep-frozen data cannot change, so their snapshots have none.
+   */
+  readonly current: (() => SnapshotFields) | undefined;
 }
 
 /** What the dispatcher needs of a base: its id, its entries, and whether the sender still keeps it. */
@@ -117,7 +126,7 @@ export class SnapshotSender {
       const delta = this.#deltaFrom(base, view.map);
       if (delta !== undefined) {
         this.#promote(base);
-        return { fields: withCarried(delta, carried), base };
+        return this.#beside(delta, base, carried);
       }
     }
     const encoded = encodeEntries(ctx, 'structured', this.#limits, false);
@@ -127,7 +136,12 @@ export class SnapshotSender {
     }
     if (!encoded.cacheable) {
       const entries = carried === null ? encoded.entries : [...encoded.entries, ...carried.entries];
-      return { fields: { entries }, base: undefined };
+      const live = encoded.live !== undefined || carried?.live !== undefined;
+      return {
+        fields: { entries },
+        base: undefined,
+        current: live ? () => this.#wholeNow(encoded, carried) : undefined,
+      };
     }
     const base: Base = {
       id: this.#nextId++,
@@ -144,7 +158,35 @@ export class SnapshotSender {
       old.retired = true;
       this.#onRetire(old.id);
     }
-    return { fields: withCarried({ baseId: base.id }, carried), base };
+    return this.#beside({ baseId: base.id }, base, carried);
+  }
+
+  /** Fields relative to `base`, with what the calling code carries beside them. */
+  #beside(fields: SnapshotFields, base: Base, carried: EncodedEntries | null): OutgoingSnapshot {
+    const live = carried?.live !== undefined;
+    return {
+      fields: withCarried(fields, carried),
+      base,
+      current: live
+        ? () =>
+            withCarried(
+              fields,
+              refreshEntries(carried as EncodedEntries, this.#limits, base.bytes - LIST_OVERHEAD),
+            )
+        : undefined,
+    };
+  }
+
+  /** A whole snapshot's entries as their values are now, within maxBytes together. */
+  #wholeNow(own: EncodedEntries, carried: EncodedEntries | null): SnapshotFields {
+    if (carried === null) return { entries: refreshEntries(own, this.#limits).entries };
+    // What does not change counts as it did; what may is counted now, the total last.
+    const ownNow =
+      carried.live === undefined
+        ? refreshEntries(own, this.#limits, carried.bytes - LIST_OVERHEAD)
+        : refreshEntries(own, this.#limits);
+    const carriedNow = refreshEntries(carried, this.#limits, ownNow.bytes - LIST_OVERHEAD);
+    return { entries: [...ownNow.entries, ...carriedNow.entries] };
   }
 
   #promote(base: Base): void {
