@@ -299,8 +299,9 @@ export class Dispatcher {
 
   #address(message: TaskMessage, workerId: number): void {
     const task = message[FACTS];
-    const recheck = task.snapshot?.current !== undefined && message !== this.submitting;
-    if (recheck && !recheckContext(message, task)) return;
+    const current = message === this.submitting ? undefined : task.snapshot?.current;
+    const recheck = current !== undefined;
+    if (recheck && !recheckContext(message, task, current)) return;
     let record = this.#records.get(workerId);
     if (record === undefined) {
       record = new WorkerRecord();
@@ -355,9 +356,13 @@ export class Dispatcher {
  * the message then carries them as they are now. A refusal leaves a message
  * piscina cannot post, so that this task alone rejects, with the refusal.
  */
-function recheckContext(message: TaskMessage, task: TaskFacts): boolean {
+function recheckContext(
+  message: TaskMessage,
+  task: TaskFacts,
+  current: () => SnapshotFields,
+): boolean {
   try {
-    task.fields = (task.snapshot?.current as () => SnapshotFields)();
+    task.fields = current();
     task.refusal = undefined;
     return true;
   } catch (error) {

@@ -297,7 +297,23 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
 
   #rejected(message: TaskMessage, error: unknown): never {
     this.#settled();
+    this.#restartIfStranded();
     return this.#dispatcher.rejected(message, error);
+  }
+
+  /**
+   * After a task failed: piscina (5.3) replaces a worker it ended (an abort
+   * of the task it ran, a crash) only up to `minThreads`, so with
+   * `minThreads: 0` the tasks queued behind would wait forever with no
+   * worker to run them (cf. piscina's #805). piscina starts a worker for a
+   * task submitted while others wait; one is submitted and withdrawn at once
+   * (aborted while queued, it never runs and never counts as completed).
+   */
+  #restartIfStranded(): void {
+    if (this.piscina.queueSize === 0 || this.piscina.threads.length > 0) return;
+    const withdraw = new AbortController();
+    this.piscina.run(null, { signal: withdraw.signal }).catch(() => {});
+    withdraw.abort();
   }
 
   #settled(): void {
