@@ -184,7 +184,8 @@ export class Dispatcher {
   /**
    * The message whose task the pool is submitting now: if piscina posts it
    * at once, its snapshot was taken in this same synchronous turn (only
-   * piscina's code ran since), and need not be checked again.
+   * piscina's code, and a custom balancer or queue, ran since), and is not
+   * checked twice.
    */
   submitting: TaskMessage | undefined;
   /** The balancer piscina calls: the user's (or piscina's default policy), completing the message. */

@@ -37,13 +37,13 @@ import {
  */
 export interface SnapshotFields {
   /** The whole snapshot's entries: nothing cached. */
-  readonly entries?: readonly unknown[];
+  readonly entries?: readonly unknown[] | undefined;
   /** The id of the base the rest is relative to. */
-  readonly baseId?: number;
+  readonly baseId?: number | undefined;
   /** Entries that differ from the base (`name, flags, payload` ...). */
-  readonly changes?: readonly unknown[];
+  readonly changes?: readonly unknown[] | undefined;
   /** Names the base has and this snapshot does not. */
-  readonly removed?: readonly string[];
+  readonly removed?: readonly string[] | undefined;
 }
 
 /** A task's snapshot fields, with the base they name (the pool adds its entries where needed). */
@@ -271,7 +271,8 @@ function withCarried(fields: SnapshotFields, carried: EncodedEntries | null): Sn
   if (carried === null) return fields;
   const changes =
     fields.changes === undefined ? carried.entries : [...fields.changes, ...carried.entries];
-  return { ...fields, changes };
+  // A literal, not a spread: a spread makes a new hidden class per call on Node 20.
+  return { baseId: fields.baseId, changes, removed: fields.removed };
 }
 
 /** Whether `changes` (`name, flags, payload` ...) already names `name`. */
