@@ -9,6 +9,8 @@ const deepFrozen = new WeakSet<object>();
 
 export function isDeepFrozen(value: object): boolean {
   if (deepFrozen.has(value)) return true;
+  // Most values are not frozen at all: answered before the walk's Set is made.
+  if (!Object.isFrozen(value)) return false;
   const reached = new Set<object>();
   if (!check(value, reached)) return false;
   // Remembered only once the whole graph passed: a part reached through a

@@ -18,5 +18,10 @@ export {
   type Limits,
   MAX_USE_LENGTH,
 } from './wire.js';
-export { type EncodedEntries, encodeCarried, encodeEntries } from './write/entries.js';
+export {
+  type EncodedEntries,
+  encodeCarried,
+  encodeEntries,
+  refreshEntries,
+} from './write/entries.js';
 export { encodeValue } from './write/value.js';

@@ -122,6 +122,24 @@ export function isJsonExactPrimitive(value: unknown): boolean {
   }
 }
 
+/**
+ * Whether `buffer`'s memory was transferred away (postMessage, `transfer()`):
+ * structured clone refuses it, and it has no bytes left to carry. Node 20 has
+ * no `detached` getter, but slicing a detached buffer throws there too; only
+ * an empty buffer can be detached, so others cost one comparison.
+ */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
+  const detached = (buffer as { detached?: unknown }).detached;
+  if (typeof detached === 'boolean') return detached;
+  try {
+    ArrayBuffer.prototype.slice.call(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** A view over only part of its buffer: carried as a copy of its own bytes. */
 export function isPartialView(view: ArrayBufferView): boolean {
   return view.byteOffset !== 0 || view.byteLength !== view.buffer.byteLength;

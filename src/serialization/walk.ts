@@ -1,5 +1,12 @@
 import { types } from 'node:util';
-import { className, isJsonExactPrimitive, isPartialView, kindOf, type ValueKind } from './kinds.js';
+import {
+  className,
+  isDetached,
+  isJsonExactPrimitive,
+  isPartialView,
+  kindOf,
+  type ValueKind,
+} from './kinds.js';
 import {
   bigintDigits,
   bufferBytes,
@@ -122,6 +129,9 @@ export function recordListBytes(records: unknown, limits: Limits): number {
   const allowance = { maxBytes: limits.maxBytes, maxDepth: RECORD_LIST_DEPTH };
   return walkValue(records, allowance, 'arrived', false).bytes;
 }
+
+const DETACHED =
+  'a detached ArrayBuffer (its memory was transferred to another thread: nothing is left to send)';
 
 /** Past this many values the fast walk may be repeating a DAG's parts: walk exactly. */
 const FAST_WALK_VISITS = 50_000;
@@ -265,6 +275,7 @@ class Walker {
         return 1;
       case 'view': {
         const view = object as ArrayBufferView;
+        if (isDetached(view.buffer)) throw new Refusal(`is a view of ${DETACHED}`);
         if (this.mode === 'send') {
           if (isPartialView(view)) this.needsRecords = true;
           return this.bytesOf(view.byteLength);
@@ -272,6 +283,7 @@ class Walker {
         return this.bytesOf(view.buffer.byteLength);
       }
       default:
+        if (isDetached(object as ArrayBuffer)) throw new Refusal(`is ${DETACHED}`);
         return this.bytesOf((object as ArrayBuffer).byteLength);
     }
   }

@@ -1,10 +1,11 @@
 import type { Context } from '../context/index.js';
 import { decodeThrown, isThrownRecords, limitsFor } from '../serialization/internal.js';
 import { ContextPoolError, poolFailure } from './errors.js';
+import { type FlushLine, newFlushLine } from './flush.js';
 import { moduleUrl } from './handlers.js';
 import { type Introductions, writeTask } from './protocol.js';
 import { cloneRefusal } from './results.js';
-import { type OutgoingSnapshot, SnapshotSender } from './snapshots.js';
+import { type OutgoingSnapshot, type SnapshotFields, SnapshotSender } from './snapshots.js';
 
 /** A task as piscina shows it to a load balancer. */
 export interface BalancedTask {
@@ -60,6 +61,10 @@ class WorkerRecord {
   readonly sentBases = new Set<number>();
   /** Retired base ids it may hold: told to forget with its next task, until it answers one. */
   forget: number[] = [];
+  /** Its flush line (flush.ts), handed over with its first task. */
+  readonly flushLine = newFlushLine();
+  /** It answered a task that handed it its flush line. */
+  holdsFlushLine = false;
 }
 
 /** What one message told its worker: confirmed when the worker answers. */
@@ -68,6 +73,7 @@ interface Told {
   readonly handler: number;
   readonly base: number;
   readonly forget: readonly number[] | undefined;
+  readonly flushLine: boolean;
 }
 
 const FACTS = Symbol('contextvars.taskFacts');
@@ -117,12 +123,15 @@ function writeMessage(
   writeTask(
     message,
     facts.handler,
-    facts.snapshot?.fields ?? null,
+    facts.fields,
     facts.returnContext,
     facts.payload,
     introductions,
   );
 }
+
+/** A symbol cannot be cloned: a message holding one fails to post, and piscina rejects that task alone. */
+const UNSENDABLE = Symbol('contextvars.unsendable');
 
 /** One task, as the main thread knows it. */
 export interface TaskFacts {
@@ -130,6 +139,10 @@ export interface TaskFacts {
   readonly handler: number;
   readonly module: readonly [url: string, exportName: string];
   readonly snapshot: OutgoingSnapshot | null;
+  /** The snapshot's fields as the message carries them: checked again when it is posted, if they can change. */
+  fields: SnapshotFields | null;
+  /** Why the task's context could not be posted as it was then (it rejects with this). */
+  refusal: unknown;
   readonly returnContext: boolean;
   /** The user's payload, for naming what could not be sent. */
   readonly payload: unknown;
@@ -168,6 +181,13 @@ export class Dispatcher {
   readonly #snapshots = new SnapshotSender(limitsFor('structured', {}), (id) => this.#retire(id));
   /** The message piscina is balancing now (set by its queue-options getter). */
   balancing: TaskMessage | undefined;
+  /**
+   * The message whose task the pool is submitting now: if piscina posts it
+   * at once, its snapshot was taken in this same synchronous turn (only
+   * piscina's code, and a custom balancer or queue, ran since), and is not
+   * checked twice.
+   */
+  submitting: TaskMessage | undefined;
   /** The balancer piscina calls: the user's (or piscina's default policy), completing the message. */
   readonly balancer: (task: BalancedTask, workers: BalancedWorker[]) => unknown;
 
@@ -199,6 +219,8 @@ export class Dispatcher {
       handler: id,
       module,
       snapshot,
+      fields: snapshot === null ? null : snapshot.fields,
+      refusal: undefined,
       returnContext,
       payload,
       transferList,
@@ -233,6 +255,14 @@ export class Dispatcher {
     this.#records.delete(id);
   }
 
+  /** The flush lines of the workers among `live` that were given one. */
+  *flushLines(live: readonly number[]): Generator<FlushLine> {
+    for (const id of live) {
+      const record = this.#records.get(id);
+      if (record !== undefined) yield record.flushLine;
+    }
+  }
+
   /** The worker answered `message`. */
   fulfilled(message: TaskMessage): void {
     this.#confirm(message);
@@ -244,6 +274,7 @@ export class Dispatcher {
    * piscina's or the worker's death.
    */
   rejected(message: TaskMessage, error: unknown): never {
+    if (message[0] === UNSENDABLE) throw message[FACTS].refusal;
     if (isThrownRecords(error)) {
       this.#confirm(message);
       throw decodeThrown(error);
@@ -264,10 +295,14 @@ export class Dispatcher {
     if (told.forget !== undefined) {
       record.forget = record.forget.filter((id) => !told.forget?.includes(id));
     }
+    if (told.flushLine) record.holdsFlushLine = true;
   }
 
   #address(message: TaskMessage, workerId: number): void {
     const task = message[FACTS];
+    const current = message === this.submitting ? undefined : task.snapshot?.current;
+    const recheck = current !== undefined;
+    if (recheck && !recheckContext(message, task, current)) return;
     let record = this.#records.get(workerId);
     if (record === undefined) {
       record = new WorkerRecord();
@@ -276,10 +311,12 @@ export class Dispatcher {
     const base = task.snapshot?.base;
     const needsModule = !record.handlers.has(task.handler);
     const needsBase = base !== undefined && !record.bases.has(base.id);
+    const needsLine = !record.holdsFlushLine;
     const forget = record.forget.length > 0 ? [...record.forget] : undefined;
-    if (!needsModule && !needsBase && forget === undefined) {
-      // Balanced before (a custom balancer declined its choice): post it bare.
-      if (task.told !== undefined) {
+    if (!needsModule && !needsBase && !needsLine && forget === undefined) {
+      // Balanced before (a custom balancer declined its choice), or its
+      // context rechecked: post it bare, as it is now.
+      if (task.told !== undefined || recheck) {
         task.told = undefined;
         message.length = 0;
         writeMessage(message, task, undefined);
@@ -294,12 +331,14 @@ export class Dispatcher {
       ...(needsModule ? { module: task.module } : {}),
       ...(forget !== undefined ? { forget } : {}),
       ...(needsBase ? { baseEntries: base.entries, baseOnce: once } : {}),
+      ...(needsLine ? { flushLine: record.flushLine } : {}),
     });
     task.told = {
       record,
       handler: needsModule ? task.handler : 0,
       base: needsBase && !once ? base.id : 0,
       forget,
+      flushLine: needsLine,
     };
   }
 
@@ -309,6 +348,30 @@ export class Dispatcher {
       record.bases.delete(id);
       record.forget.push(id);
     }
+  }
+}
+
+/**
+ * Checks again, right before piscina posts it, a task's context whose values
+ * may have changed since the call (mutable objects are shared until posted):
+ * the message then carries them as they are now. A refusal leaves a message
+ * piscina cannot post, so that this task alone rejects, with the refusal.
+ */
+function recheckContext(
+  message: TaskMessage,
+  task: TaskFacts,
+  current: () => SnapshotFields,
+): boolean {
+  try {
+    task.fields = current();
+    task.refusal = undefined;
+    return true;
+  } catch (error) {
+    task.refusal = error;
+    task.told = undefined;
+    message.length = 0;
+    message.push(UNSENDABLE);
+    return false;
   }
 }
 

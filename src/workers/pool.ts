@@ -13,7 +13,7 @@ import {
 import { deserializeContext, type StructuredSnapshot } from '../serialization/index.js';
 import { Dispatcher, factsOf, type LoadBalancer, leastBusy, type TaskMessage } from './dispatch.js';
 import { poolFailure } from './errors.js';
-import { FlushRequests } from './flush.js';
+import { flushWorkers } from './flush.js';
 import { isResultWithContext, unwrapMovable } from './protocol.js';
 
 type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
@@ -110,7 +110,6 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   /** The underlying piscina pool. Its `filename` is this package's worker entry. */
   readonly piscina: Piscina;
   readonly #dispatcher: Dispatcher;
-  readonly #flushes = new FlushRequests();
   readonly #filename: string | null;
   readonly #name: string;
   readonly #options: Piscina['options'];
@@ -170,7 +169,6 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
     }
     this.piscina.on('workerDestroy', (worker: { id: number }) => {
       this.#dispatcher.workerGone(worker.id);
-      this.#flushes.gone(worker.id);
     });
     // An error outside any task (a worker dying between tasks, a close that
     // timed out) is piscina's 'error' event: it gets its code, and when
@@ -274,7 +272,14 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
       if (signal != null) runOptions.signal = signal;
     }
     this.#pending++;
-    return this.piscina.run(message, runOptions).then(
+    this.#dispatcher.submitting = message;
+    let settled: Promise<unknown>;
+    try {
+      settled = this.piscina.run(message, runOptions);
+    } finally {
+      this.#dispatcher.submitting = undefined;
+    }
+    return settled.then(
       (result: unknown) => this.#fulfilled(message, result),
       (error: unknown) => this.#rejected(message, error),
     );
@@ -292,7 +297,23 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
 
   #rejected(message: TaskMessage, error: unknown): never {
     this.#settled();
+    this.#restartIfStranded();
     return this.#dispatcher.rejected(message, error);
+  }
+
+  /**
+   * After a task failed: piscina (5.3) replaces a worker it ended (an abort
+   * of the task it ran, a crash) only up to `minThreads`, so with
+   * `minThreads: 0` the tasks queued behind would wait forever with no
+   * worker to run them (cf. piscina's #805). piscina starts a worker for a
+   * task submitted while others wait; one is submitted and withdrawn at once
+   * (aborted while queued, it never runs and never counts as completed).
+   */
+  #restartIfStranded(): void {
+    if (this.piscina.queueSize === 0 || this.piscina.threads.length > 0) return;
+    const withdraw = new AbortController();
+    this.piscina.run(null, { signal: withdraw.signal }).catch(() => {});
+    withdraw.abort();
   }
 
   #settled(): void {
@@ -338,7 +359,6 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
       }
       await this.#flushWorkers();
       await this.piscina.close({ force: force === true });
-      this.#flushes.close();
     } finally {
       this.#closing = false;
     }
@@ -352,12 +372,11 @@ export class ContextPool<T = unknown, R = unknown> extends EventEmitter {
   async destroy(): Promise<void> {
     await this.#flushWorkers();
     await this.piscina.destroy();
-    this.#flushes.close();
   }
 
   #flushWorkers(): Promise<void> {
-    return this.#flushes.flush(
-      this.piscina.threads.map((worker) => worker.threadId),
+    return flushWorkers(
+      this.#dispatcher.flushLines(this.piscina.threads.map((worker) => worker.threadId)),
       FLUSH_TIMEOUT_MS,
     );
   }

@@ -1,3 +1,4 @@
+import type { FlushLine } from './flush.js';
 import type { SnapshotFields } from './snapshots.js';
 
 /**
@@ -10,7 +11,7 @@ import type { SnapshotFields } from './snapshots.js';
  * (measured), against 0.5 us more for an object with the same fields, so it
  * holds only what this task needs. `header` is a negative integer (which marks
  * the message as ContextPool's): the pool's id for the task's (module, export)
- * pair, plus flags saying which extras follow, in the order of `EXTRAS`.
+ * pair, plus flags saying which extras follow, in the order `writeTask` writes them.
  * `baseId` (0: none) and the changed entries (`name, flags, payload` ...)
  * complete the snapshot (see SnapshotFields); no base and no entries mean an
  * empty context.
@@ -33,6 +34,8 @@ const FLAG = {
   removed: 32,
   /** The caller asked for the context as the handler left it (`returnContext`). */
   returnContext: 64,
+  /** The worker's flush line (flush.ts), with the first task the pool gives it. */
+  flushLine: 128,
 } as const;
 
 /** Handler ids stay below this, flags sit above it. */
@@ -46,6 +49,7 @@ export interface Introductions {
   readonly baseEntries?: readonly unknown[];
   /** The base's entries are for this task only. */
   readonly baseOnce?: boolean;
+  readonly flushLine?: FlushLine;
 }
 
 /** A message as the worker reads it (absent parts undefined). */
@@ -59,6 +63,7 @@ export interface DecodedTask {
   readonly forget: readonly number[] | undefined;
   readonly baseEntries: readonly unknown[] | undefined;
   readonly baseOnce: boolean;
+  readonly flushLine: FlushLine | undefined;
 }
 
 /**
@@ -90,6 +95,10 @@ export function writeTask(
     flags |= FLAG.baseEntries | (introductions.baseOnce === true ? FLAG.baseOnce : 0);
     message.push(introductions.baseEntries);
   }
+  if (introductions?.flushLine !== undefined) {
+    flags |= FLAG.flushLine;
+    message.push(introductions.flushLine);
+  }
   if (snapshot?.entries !== undefined) {
     flags |= FLAG.entries;
     message.push(snapshot.entries);
@@ -116,6 +125,7 @@ export function decodeTask(message: unknown): DecodedTask | undefined {
   }
   const forget = flags & FLAG.forget ? (message[at++] as readonly number[]) : undefined;
   const baseEntries = flags & FLAG.baseEntries ? (message[at++] as readonly unknown[]) : undefined;
+  const flushLine = flags & FLAG.flushLine ? (message[at++] as FlushLine) : undefined;
   const entries = flags & FLAG.entries ? (message[at++] as readonly unknown[]) : undefined;
   const removed = flags & FLAG.removed ? (message[at++] as readonly string[]) : undefined;
   const baseId = message[1] as number;
@@ -137,6 +147,7 @@ export function decodeTask(message: unknown): DecodedTask | undefined {
     forget,
     baseEntries,
     baseOnce: (flags & FLAG.baseOnce) !== 0,
+    flushLine,
   };
 }
 

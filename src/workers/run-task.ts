@@ -11,7 +11,7 @@ import type { Context } from '../context/index.js';
 import { serializeContext } from '../serialization/index.js';
 import { encodeThrown, limitsFor } from '../serialization/internal.js';
 import { ContextPoolError } from './errors.js';
-import { flushSoon } from './flush.js';
+import { flushSoon, useFlushLine } from './flush.js';
 import { handlerById, introduce, loadedModules } from './handlers.js';
 import { type DecodedTask, decodeTask, resultWithContext } from './protocol.js';
 import { checkResult } from './results.js';
@@ -30,6 +30,7 @@ export default function runContextPoolTask(message: unknown): unknown {
   if (task === undefined) throw notATask();
   // First, before anything can fail: what the message introduces is kept, so
   // the pool's record of what this worker holds is true whatever happens next.
+  if (task.flushLine !== undefined) useFlushLine(task.flushLine);
   if (task.forget !== undefined) snapshots.forget(task.forget);
   if (task.module !== undefined) introduce(task.handler, task.module[0], task.module[1]);
   if (task.baseEntries !== undefined && !task.baseOnce && task.snapshot?.baseId !== undefined)

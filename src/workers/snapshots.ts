@@ -24,6 +24,7 @@ import {
   LIST_OVERHEAD,
   type Limits,
   readEntries,
+  refreshEntries,
 } from '../serialization/internal.js';
 
 /**
@@ -38,19 +39,27 @@ import {
  */
 export interface SnapshotFields {
   /** The whole snapshot's entries: nothing cached. */
-  readonly entries?: readonly unknown[];
+  readonly entries?: readonly unknown[] | undefined;
   /** The id of the base the rest is relative to. */
-  readonly baseId?: number;
+  readonly baseId?: number | undefined;
   /** Entries that differ from the base (`name, flags, payload` ...). */
-  readonly changes?: readonly unknown[];
+  readonly changes?: readonly unknown[] | undefined;
   /** Names the base has and this snapshot does not. */
-  readonly removed?: readonly string[];
+  readonly removed?: readonly string[] | undefined;
 }
 
 /** A task's snapshot fields, with the base they name (the pool adds its entries where needed). */
 export interface OutgoingSnapshot {
   readonly fields: SnapshotFields;
   readonly base: SentBase | undefined;
+  /**
+   * Present when the fields hold mutable objects, which are shared by
+   * reference until piscina posts the task: the fields as those values are
+   * now, checked again under the rules of the call (throws
+   * `ERR_CONTEXT_SERIALIZE` naming the var or store). Primitives and
+   * deep-frozen data cannot change, so their snapshots have none.
+   */
+  readonly current: (() => SnapshotFields) | undefined;
 }
 
 /** What the dispatcher needs of a base: its id, its entries, and whether the sender still keeps it. */
@@ -122,7 +131,7 @@ export class SnapshotSender {
       const delta = this.#deltaFrom(base, view.map);
       if (delta !== undefined) {
         this.#promote(base);
-        return { fields: withCarried(delta, carried), base };
+        return this.#beside(delta, base, carried);
       }
     }
     const encoded = encodeEntries(ctx, 'structured', this.#limits, false);
@@ -132,7 +141,12 @@ export class SnapshotSender {
     }
     if (!encoded.cacheable) {
       const entries = carried === null ? encoded.entries : [...encoded.entries, ...carried.entries];
-      return { fields: { entries }, base: undefined };
+      const live = encoded.live !== undefined || carried?.live !== undefined;
+      return {
+        fields: { entries },
+        base: undefined,
+        current: live ? () => this.#wholeNow(encoded, carried) : undefined,
+      };
     }
     const base: Base = {
       id: this.#nextId++,
@@ -150,7 +164,35 @@ export class SnapshotSender {
       old.retired = true;
       this.#onRetire(old.id);
     }
-    return { fields: withCarried({ baseId: base.id }, carried), base };
+    return this.#beside({ baseId: base.id }, base, carried);
+  }
+
+  /** Fields relative to `base`, with what the calling code carries beside them. */
+  #beside(fields: SnapshotFields, base: Base, carried: EncodedEntries | null): OutgoingSnapshot {
+    const live = carried?.live !== undefined;
+    return {
+      fields: withCarried(fields, carried),
+      base,
+      current: live
+        ? () =>
+            withCarried(
+              fields,
+              refreshEntries(carried as EncodedEntries, this.#limits, base.bytes - LIST_OVERHEAD),
+            )
+        : undefined,
+    };
+  }
+
+  /** A whole snapshot's entries as their values are now, within maxBytes together. */
+  #wholeNow(own: EncodedEntries, carried: EncodedEntries | null): SnapshotFields {
+    if (carried === null) return { entries: refreshEntries(own, this.#limits).entries };
+    // What does not change counts as it did; what may is counted now, the total last.
+    const ownNow =
+      carried.live === undefined
+        ? refreshEntries(own, this.#limits, carried.bytes - LIST_OVERHEAD)
+        : refreshEntries(own, this.#limits);
+    const carriedNow = refreshEntries(carried, this.#limits, ownNow.bytes - LIST_OVERHEAD);
+    return { entries: [...ownNow.entries, ...carriedNow.entries] };
   }
 
   #promote(base: Base): void {
@@ -235,7 +277,8 @@ function withCarried(fields: SnapshotFields, carried: EncodedEntries | null): Sn
   if (carried === null) return fields;
   const changes =
     fields.changes === undefined ? carried.entries : [...fields.changes, ...carried.entries];
-  return { ...fields, changes };
+  // A literal, not a spread: a spread makes a new hidden class per call on Node 20.
+  return { baseId: fields.baseId, changes, removed: fields.removed };
 }
 
 /** Whether `changes` (`name, flags, payload` ...) already names `name`. */

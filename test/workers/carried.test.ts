@@ -1,6 +1,7 @@
 // Carried stores and OpenTelemetry through a real ContextPool: each task
 // runs inside the stores and the trace of the code that sent it.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { once } from 'node:events';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { carryOpenTelemetry, OPENTELEMETRY_ENTRY } from '../../dist/integrations
 import { wrap } from '../../dist/workers/comlink.js';
 import { startTracing } from '../../examples/shared/tracing.mjs';
 import { rejectionOf } from '../support/errors.js';
+import { heapAfterGc } from '../support/gc.js';
 import { fixture, poolsFor } from './support.js';
 
 const requestId = new ContextVar<string>('request_id', { default: 'none' });
@@ -208,32 +210,59 @@ describe('spans a worker holds in a batch are flushed before it stops', () => {
     spans.close();
   });
 
-  it('junk on the flush channel, from any thread, is ignored by pools and workers', async () => {
-    const spans = exportedSpans();
+  // Bookkeeping between a pool and its workers uses channels private to them
+  // (issue 14, defect 8): it once ran on a process-wide BroadcastChannel,
+  // where any thread could make a pool keep memory or stop waiting.
+  it('no other thread can make a pool keep memory through its flush bookkeeping', async () => {
     const workers = spansPool({ maxThreads: 1 });
     await tracer.startActiveSpan('caller', async (span) => {
-      await workers.runInContext('before junk');
+      await workers.runInContext('before the flood');
       span.end();
     });
-    const junk = new BroadcastChannel('contextvars.flush');
-    for (const message of [
-      null,
-      'hello',
-      42,
-      [1],
-      { request: 'x' },
-      { done: 1 },
-      { flushable: 1.5 },
-    ]) {
-      junk.postMessage(message);
-    }
-    junk.close();
-    expect(await workers.runInContext('after junk')).toBeUndefined();
+    const heard = new BroadcastChannel('contextvars.flush');
+    const flooded = new Promise<void>((resolve) => {
+      heard.onmessage = (event) => {
+        if ((event as { data: { end?: boolean } }).data.end === true) resolve();
+      };
+    });
+    const before = heapAfterGc();
+    await workers.run(
+      { channel: 'contextvars.flush', count: 300_000 },
+      { filename: fixture('flood.mjs') },
+    );
+    await flooded;
+    heard.close();
+    // Before: the pool kept every id it heard (about 20 bytes each).
+    expect(heapAfterGc() - before).toBeLessThan(2 * 1024 * 1024);
     await workers.close();
-    await spans.arrived('before junk');
-    await spans.arrived('after junk');
-    spans.close();
   });
+
+  it("no other thread can end a pool's wait for its workers' flush", async () => {
+    const spans = exportedSpans();
+    const workers = spansPool({ maxThreads: 1, workerData: { exportDelayMs: 300 } });
+    const ended = once(workers, 'message');
+    await tracer.startActiveSpan('caller', async (span) => {
+      await workers.runInContext('ended after its task', { name: 'endLater' });
+      span.end();
+    });
+    await ended;
+    // A thread answering every flush request there is, for every thread id.
+    const forger = new BroadcastChannel('contextvars.flush');
+    forger.onmessage = (event) => {
+      const { request } = (event as { data: { request?: unknown } }).data;
+      if (request === undefined) return;
+      for (let thread = 0; thread < 1000; thread++) forger.postMessage({ done: request, thread });
+    };
+    try {
+      await workers.close();
+    } finally {
+      forger.close();
+    }
+    // Exported only because close() waited for this worker's own answer
+    // (before, the worker was ended mid-export and this waited forever).
+    await spans.arrived('ended after its task');
+    spans.close();
+  }, 10_000);
 
   it('when an idle worker times out', async () => {
     const spans = exportedSpans();

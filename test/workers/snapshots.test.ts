@@ -1,10 +1,11 @@
 // The worker side of the snapshot protocol, driven with hand-made fields, so
 // names can arrive before the vars that declare them; and once through real
 // workers, for twin vars declared after a base was cached.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { Context as BuiltContext, ContextVar as BuiltVar } from '../../dist/index.js';
 import { ContextPool } from '../../dist/workers/index.js';
-import { Context, ContextVar } from '../../src/index.js';
+import { Context, ContextVar, carry } from '../../src/index.js';
 import { serializeContext } from '../../src/serialization/index.js';
 import { limitsFor } from '../../src/serialization/options.js';
 import { SnapshotReceiver, SnapshotSender } from '../../src/workers/snapshots.js';
@@ -100,6 +101,49 @@ describe('SnapshotSender', () => {
       fields: { entries: expect.any(Array) },
       base: undefined,
     });
+  });
+
+  it('checks nothing again at post time for primitives and deep-frozen values; mutable values (a var, a store) are checked as they are then', () => {
+    const a = new ContextVar<string>(fresh('a'));
+    const data = new ContextVar<unknown>(fresh('data'));
+    const als = new AsyncLocalStorage<unknown>();
+    const uncarry = carry(als, { name: fresh('store') });
+    try {
+      const sender = new SnapshotSender(limits, noRetire);
+      const ctx = new Context();
+      ctx.run(() => {
+        a.set('1');
+        data.set(Object.freeze({ rows: Object.freeze([1, 2]) }));
+      });
+      const next = ctx.copy();
+      next.run(() => a.set('2'));
+      const frozenStore = Object.freeze({ tenant: 't' });
+      for (const context of [ctx, next]) {
+        expect(sender.snapshotFor(context).current).toBeUndefined();
+        expect(als.run(frozenStore, () => sender.snapshotFor(context).current)).toBeUndefined();
+      }
+      const mutable: Record<string, unknown> = { n: 1 };
+      const withMutable = ctx.copy();
+      withMutable.run(() => data.set(mutable));
+      const stored: Record<string, unknown> = { tenant: 't' };
+      for (const snapshot of [
+        sender.snapshotFor(withMutable),
+        als.run(stored, () => sender.snapshotFor(ctx)),
+      ]) {
+        expect(snapshot.current).toBeTypeOf('function');
+        expect(() => snapshot.current?.()).not.toThrow();
+      }
+      const late = sender.snapshotFor(withMutable);
+      const lateStore = als.run(stored, () => sender.snapshotFor(ctx));
+      mutable.callback = () => 1;
+      stored.callback = () => 1;
+      expect(() => late.current?.()).toThrow(
+        expect.objectContaining({ code: 'ERR_CONTEXT_SERIALIZE' }),
+      );
+      expect(() => lateStore.current?.()).toThrow(/carried store/);
+    } finally {
+      uncarry();
+    }
   });
 
   it('retires the oldest base when a fifth arrives, and says so', () => {

@@ -33,6 +33,13 @@ export interface EncodedEntries {
   readonly largest: string | undefined;
   /** Every value is a primitive or deep-frozen data and no codec ran: the entries never go stale. */
   readonly cacheable: boolean;
+  /**
+   * `structured` only: the entries whose values are mutable objects, which
+   * may change after this encoding (`at, value, carried, bytes` each: the
+   * entry's index, the value it was encoded from, whether a carried store's,
+   * what it counted); undefined when there are none. See `refreshEntries`.
+   */
+  readonly live: readonly unknown[] | undefined;
 }
 
 /** What claimed a name in a snapshot: a var, an entry that arrived, or a carried entry. */
@@ -142,6 +149,84 @@ function captureCarried(): Map<string, PendingEntry> | null {
   return captured;
 }
 
+/**
+ * `encoded` (structured) with its live entries encoded again from their
+ * values as they are now, under the rules they were first encoded by: for a
+ * sender that posts the entries later than it encoded them (a queued pool
+ * task), so what leaves the thread is checked as it leaves. Throws what the
+ * first encoding would have thrown (`ERR_CONTEXT_SERIALIZE`, naming the var
+ * or store); `besides`: the bytes of what travels beside these entries,
+ * counted against maxBytes with them. No codec runs again: what a codec gave
+ * is a value like any other.
+ */
+export function refreshEntries(
+  encoded: EncodedEntries,
+  limits: Limits,
+  besides = 0,
+): EncodedEntries {
+  const { live } = encoded;
+  if (live === undefined) return encoded;
+  const entries = encoded.entries.slice();
+  let bytes = encoded.bytes;
+  let depth = encoded.depth;
+  // The live entry that grew most is named if the whole is now too large.
+  let grown = 0;
+  let growth = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < live.length; i += 4) {
+    const at = live[i] as number;
+    const name = entries[at] as string;
+    const now = encodeEntryValue(name, live[i + 1], 'structured', limits, live[i + 2] as boolean);
+    entries[at + 1] = now.flags | ((entries[at + 1] as number) & ENTRY_FLAG.coded);
+    entries[at + 2] = now.payload;
+    const added = entryBytes(name, now.bytes) - (live[i + 3] as number);
+    bytes += added;
+    if (added > growth) {
+      growth = added;
+      grown = i;
+    }
+    if (now.depth > depth) depth = now.depth;
+  }
+  if (bytes + besides > limits.maxBytes) {
+    throw cannotSerialize(
+      entries[live[grown] as number] as string,
+      `makes the context larger than maxBytes (${limits.maxBytes})`,
+      { carried: live[grown + 2] as boolean },
+    );
+  }
+  return {
+    entries,
+    text: undefined,
+    bytes,
+    depth,
+    largest: encoded.largest,
+    cacheable: false,
+    live,
+  };
+}
+
+/** One entry's value encoded for `format`; a refusal names the var or store and the path. */
+function encodeEntryValue(
+  name: string,
+  value: unknown,
+  format: SnapshotFormat,
+  limits: Limits,
+  carried: boolean,
+): EncodedValue {
+  try {
+    return encodeValue(value, format, limits);
+  } catch (error) {
+    if (error instanceof Refusal) {
+      throw cannotSerialize(name, error.reason, {
+        path: error.path,
+        place: error.place,
+        carried,
+        needsCodec: error.needsCodec,
+      });
+    }
+    throw error;
+  }
+}
+
 function fits(encoded: EncodedEntries, limits: Limits): boolean {
   return encoded.bytes <= limits.maxBytes && encoded.depth <= limits.maxDepth;
 }
@@ -155,6 +240,7 @@ class EntriesBuilder {
   cacheable = true;
   largest: string | undefined;
   largestBytes = -1;
+  live: unknown[] | undefined;
 
   constructor(
     private readonly format: SnapshotFormat,
@@ -237,27 +323,20 @@ class EntriesBuilder {
       this.account(name, entryBytes(name, primitiveBytes(value)), 0, carried);
       return;
     }
-    let encoded: EncodedValue;
-    try {
-      encoded = encodeValue(value, this.format, this.limits);
-    } catch (error) {
-      if (error instanceof Refusal) {
-        throw cannotSerialize(name, error.reason, {
-          path: error.path,
-          place: error.place,
-          carried,
-          needsCodec: error.needsCodec,
-        });
-      }
-      throw error;
-    }
-    if (typeof value === 'object' && value !== null && (encoded.flags & ENTRY_FLAG.frozen) === 0) {
-      this.cacheable = false;
-    }
+    const encoded = encodeEntryValue(name, value, this.format, this.limits, carried);
+    const live =
+      typeof value === 'object' && value !== null && (encoded.flags & ENTRY_FLAG.frozen) === 0;
+    if (live) this.cacheable = false;
     const flags = encoded.flags | coded;
+    const at = this.entries.length;
     this.entries.push(name, flags, encoded.payload);
     if (encoded.text === undefined) {
-      this.account(name, entryBytes(name, encoded.bytes), encoded.depth, carried);
+      const bytes = entryBytes(name, encoded.bytes);
+      if (live) {
+        this.live ??= [];
+        this.live.push(at, value, carried, bytes);
+      }
+      this.account(name, bytes, encoded.depth, carried);
     } else {
       const text = `${asciiJson(name)},${flags},${encoded.text}`;
       this.texts.push(text);
@@ -291,6 +370,7 @@ class EntriesBuilder {
       depth: this.depth,
       largest: this.largest,
       cacheable: this.cacheable,
+      live: this.live,
     };
   }
 }
