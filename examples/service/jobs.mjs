@@ -52,3 +52,5 @@ process.on('message', async (message) => {
   await worker.close();
   process.exit(0);
 });
+// Never outlive run.mjs, even when it is killed.
+process.on('disconnect', () => process.exit(1));

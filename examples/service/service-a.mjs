@@ -82,3 +82,5 @@ process.on('message', async (message) => {
   await Promise.all([pool.close(), queue.close()]);
   process.exit(0);
 });
+// Never outlive run.mjs, even when it is killed.
+process.on('disconnect', () => process.exit(1));

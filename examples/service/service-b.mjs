@@ -29,3 +29,5 @@ process.on('message', (message) => {
   server.close();
   process.exit(0);
 });
+// Never outlive run.mjs, even when it is killed.
+process.on('disconnect', () => process.exit(1));
