@@ -26,6 +26,8 @@ export interface SerializeOptions extends SnapshotLimits {
   format?: SnapshotFormat;
   /** Signs a `json` snapshot (HMAC-SHA256) and stamps it with the time. */
   key?: SigningKey;
+  /** What the signature is for (1-128 printable ASCII characters, inside the signed text). */
+  use?: string;
 }
 
 export interface DeserializeOptions extends SnapshotLimits {
@@ -33,6 +35,10 @@ export interface DeserializeOptions extends SnapshotLimits {
   key?: SigningKey | readonly SigningKey[];
   /** Refuses signed snapshots older than this many milliseconds (needs `key`). */
   maxAge?: number;
+  /** The use a signed snapshot must have been signed for. */
+  use?: string;
+  /** Accepts signed snapshots of the previous format version, which name no use (a rolling upgrade). */
+  acceptUnbound?: boolean;
 }
 
 function checkObject(options: unknown): Record<string, unknown> {
