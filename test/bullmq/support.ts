@@ -14,8 +14,9 @@ import {
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach } from 'vitest';
-import { Context, type ContextVar } from '../../dist/index.js';
 import type { RedisServer } from '../support/redis.js';
+
+export { inContext } from '../support/in-context.js';
 
 interface Closable {
   close(): Promise<unknown>;
@@ -80,14 +81,6 @@ export function finished(
       if (job !== undefined) done.push({ job, error });
       check();
     });
-  });
-}
-
-/** Runs `fn` in a new context in which `values` are set. */
-export function inContext<T>(values: Array<[ContextVar<unknown>, unknown]>, fn: () => T): T {
-  return new Context().run(() => {
-    for (const [variable, value] of values) variable.set(value);
-    return fn();
   });
 }
 

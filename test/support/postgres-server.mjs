@@ -42,7 +42,7 @@ function runAs() {
   if (uid.status !== 0 || gid.status !== 0) {
     throw new Error(
       'PostgreSQL refuses to run as root, and there is no `postgres` user to run it as ' +
-        '(Debian\'s postgresql package creates one)',
+        "(Debian's postgresql package creates one)",
     );
   }
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
