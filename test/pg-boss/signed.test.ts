@@ -5,6 +5,7 @@ import type { PgBoss, SpyJob } from 'pg-boss';
 import { describe, expect, it } from 'vitest';
 import { ContextVar, copyContext } from '../../dist/index.js';
 import { type contextJobs, contextOf } from '../../dist/integrations/pg-boss/index.js';
+import { workInBatches } from '../../examples/jobs/batches.mjs';
 import { bossKit, engines, inContext, POLL } from './support.js';
 
 const requestId = new ContextVar<string>('request_id', { default: 'none' });
@@ -159,6 +160,31 @@ for (const engine of engines) {
       expect(() => contextOf({ id: ids[1], data: { __contextvars: 5 } }, { key })).toThrow(
         expect.objectContaining({ code: 'ERR_CONTEXT_DESERIALIZE' }),
       );
+    });
+
+    it("runs each job of a batch in its own context with the guide's workInBatches", async () => {
+      const boss = await kit.boss({ key });
+      const q = await kit.queue(boss, 'guide-batches');
+      for (const n of [1, 2, 3])
+        await inContext([[requestId, `r-${n}`]], () => boss.send(q, { n }));
+      const sent: unknown[] = [];
+      let done = () => {};
+      const all = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      await workInBatches(boss, q, {
+        key,
+        send: (data: unknown) => {
+          sent.push([data, requestId.get()]);
+          if (sent.length === 3) done();
+        },
+      });
+      await all;
+      expect(sent.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+        [{ n: 1 }, 'r-1'],
+        [{ n: 2 }, 'r-2'],
+        [{ n: 3 }, 'r-3'],
+      ]);
     });
   });
 }
