@@ -54,7 +54,8 @@ export function readJobContext(job: JobLike, checked: CheckedJobsOptions): Conte
  * snapshot), and on raw jobs. Give the options the handler's `contextJobs`
  * was given: a refused snapshot throws `ContextSerializationError`
  * `ERR_CONTEXT_DESERIALIZE`, as `deserializeContext` does. Each call returns
- * a new Context.
+ * a new Context. An options object is checked the first time it is given
+ * and remembered: pass a new object to change options.
  *
  * @example
  * await boss.work('render', { batchSize: 10 }, async (jobs) => {
@@ -63,5 +64,22 @@ export function readJobContext(job: JobLike, checked: CheckedJobsOptions): Conte
  */
 export function contextOf(job: JobLike, options?: ContextJobsOptions): Context {
   if (typeof job !== 'object' || job === null) throw invalidArgType('job', 'an object', job);
-  return readJobContext(job, checkJobsOptions(options));
+  return readJobContext(job, checkedOnce(options));
+}
+
+const NO_OPTIONS: CheckedJobsOptions = checkJobsOptions(undefined);
+// Handlers call contextOf for every job of every batch, mostly with one options object.
+const checkedOptions = new WeakMap<object, CheckedJobsOptions>();
+
+/** `options` checked, once per options object. */
+function checkedOnce(options: ContextJobsOptions | undefined): CheckedJobsOptions {
+  if (typeof options !== 'object' || options === null) {
+    return options === undefined ? NO_OPTIONS : checkJobsOptions(options);
+  }
+  let checked = checkedOptions.get(options);
+  if (checked === undefined) {
+    checked = checkJobsOptions(options);
+    checkedOptions.set(options, checked);
+  }
+  return checked;
 }
