@@ -47,7 +47,12 @@ export function queueKit(server: () => QueueServer) {
     if (store === undefined) {
       const made = jobStore(server());
       store = made;
-      track({ close: () => ((store = undefined), made.close()) });
+      track({
+        close: () => {
+          store = undefined;
+          return made.close();
+        },
+      });
     }
     return store;
   };

@@ -157,7 +157,7 @@ for (const engine of engines) {
       );
       const done = reports<{ i: number; id: string; user: unknown }>(40);
       await boss.work(q, { ...POLL, localConcurrency: 4 }, async ([job]) => {
-        const { i } = job?.data as { i: number };
+        const { i } = (job?.data ?? {}) as { i: number };
         done.add({ i, id: requestId.get(), user: user.get() });
       });
       for (const report of await done.all) {

@@ -60,7 +60,7 @@ for (const engine of engines) {
       const done = outcomes(consumer, q, [bad, good]);
       await consumer.work(q, POLL, async ([job]) => {
         ran += 1;
-        return { n: (job?.data as { n: string }).n, id: requestId.get() };
+        return { n: (job?.data as { n?: string } | undefined)?.n, id: requestId.get() };
       });
       const [refused, accepted] = await done;
       return { refused, accepted, ran };
