@@ -8,7 +8,8 @@ import { inContext } from '../support/in-context.js';
 import { hasPostgres, ON_POSTGRESQL, postgresForFile } from '../support/postgres.js';
 import { jobsAcrossProcesses } from './suites/processes.js';
 
-const requestId = new ContextVar<string>('request_id', { default: 'none' });
+// Its own name: the shared suite declares `request_id` in this thread already.
+const requestId = new ContextVar<string>('guide_request_id', { default: 'none' });
 
 describe.runIf(hasPostgres)(`jobs across worker processes ${ON_POSTGRESQL}`, () => {
   jobsAcrossProcesses(postgresForFile());

@@ -267,6 +267,7 @@ export function jobsAcrossProcesses(server: () => QueueServer): void {
       },
     );
     const [done] = await finished(worker, 1);
+    expect(done?.error).toBeUndefined();
     expect(done?.result).toEqual({ id: 'r-forward', flags: ['beta', 'dark-mode'] });
   });
 
