@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { MissingPostgresReporter } from './test/support/postgres-run.js';
 import { MissingRedisReporter } from './test/support/redis-run.js';
 
 export default defineConfig({
@@ -6,7 +7,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    globalSetup: ['test/support/redis-run.ts'],
-    reporters: ['default', new MissingRedisReporter()],
+    globalSetup: ['test/support/redis-run.ts', 'test/support/postgres-run.ts'],
+    reporters: ['default', new MissingRedisReporter(), new MissingPostgresReporter()],
   },
 });

@@ -1,4 +1,4 @@
-// `npm run bench [context|serialization|workers|carried|queues ...]`: runs each suite on this
+// `npm run bench [context|serialization|workers|carried|queues|jobs ...]`: runs each suite on this
 // Node and on Node 24 (AsyncLocalStorage runs on async_hooks in 20 and on
 // AsyncContextFrame in 24), prints a table per run and writes
 // bench/results/<suite>-node<major>.json.
@@ -20,6 +20,7 @@ const jobs = {
   ],
   carried: [{ script: 'carried', args: [] }],
   queues: [{ script: 'queues', args: [] }],
+  jobs: [{ script: 'jobs', args: [] }],
 };
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(jobs);
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));

@@ -1,5 +1,6 @@
-// Queues, workers and raw Redis access for the queue tests, each closed after
-// its test. Every test uses queues of its own names on one Redis per file.
+// Queues, workers and raw store access for the queue tests, each closed after
+// its test. Every test uses queues of its own names on one server per file:
+// Redis, or PostgreSQL through BullMQ's PostgreSQL backend.
 import { randomUUID } from 'node:crypto';
 import {
   FlowProducer,
@@ -14,15 +15,16 @@ import {
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach } from 'vitest';
-import { Context, type ContextVar } from '../../dist/index.js';
-import type { RedisServer } from '../support/redis.js';
+import { isPostgres, jobStore, type QueueServer } from './stores.js';
+
+export { inContext } from '../support/in-context.js';
 
 interface Closable {
   close(): Promise<unknown>;
 }
 
-/** The queue toolkit of one test file. */
-export function queueKit(redis: () => RedisServer) {
+/** The queue toolkit of one test file, on the server `server()` gives. */
+export function queueKit(server: () => QueueServer) {
   const open: Closable[] = [];
   afterEach(async () => {
     // Workers first (they use the queues), then the rest.
@@ -34,28 +36,54 @@ export function queueKit(redis: () => RedisServer) {
     open.push(closable);
     return closable;
   };
-  const connection = () => ({ path: redis().path });
+  const redisPath = () => {
+    const running = server();
+    if (isPostgres(running)) throw new Error('this test file runs BullMQ on PostgreSQL, not Redis');
+    return running.path;
+  };
+  let store: ReturnType<typeof jobStore> | undefined;
+  /** The store of the running server: its connection, backend, and raw access. */
+  const stored = () => {
+    if (store === undefined) {
+      const made = jobStore(server());
+      store = made;
+      track({
+        close: () => {
+          store = undefined;
+          return made.close();
+        },
+      });
+    }
+    return store;
+  };
+  // BullMQ's constructors take the backend factory as an extra argument (none for Redis).
+  const make = <T>(build: (options: object, factory?: never) => T, options: object) => {
+    const { connection, factory } = stored();
+    const all = { connection, ...options };
+    return factory === undefined ? build(all) : build(all, factory as never);
+  };
   return {
-    connection,
+    connection: () => ({ path: redisPath() }),
+    stored,
     /** A queue name no other test uses. */
     name: (label: string) => `${label}-${randomUUID().slice(0, 8)}`,
     queue: (name: string, options: Partial<QueueOptions> = {}) =>
-      track(new Queue(name, { connection: connection(), ...options })),
+      track(make((o, f) => new Queue(name, o as QueueOptions, f), options)),
     flows: (options: Partial<FlowProducerOptions> = {}) =>
-      track(new FlowProducer({ connection: connection(), ...options })),
+      track(make((o, f) => new FlowProducer(o as FlowProducerOptions, f), options)),
     worker: <D>(
       name: string,
       processor: string | URL | Processor<D>,
       options: Partial<WorkerOptions> = {},
-    ) => track(new Worker<D>(name, processor, { connection: connection(), ...options })),
+    ) => track(make((o, f) => new Worker<D>(name, processor, o as WorkerOptions, f), options)),
     events: async (name: string) => {
-      const events = track(new QueueEvents(name, { connection: connection() }));
+      const events = track(make((o, f) => new QueueEvents(name, o as never, f), {}));
       await events.waitUntilReady();
       return events;
     },
     /** A plain Redis client, for reading and tampering with what BullMQ stored. */
     redis: () => {
-      const client = new Redis({ path: redis().path });
+      const client = new Redis({ path: redisPath() });
       track({ close: () => client.quit() });
       return client;
     },
@@ -80,14 +108,6 @@ export function finished(
       if (job !== undefined) done.push({ job, error });
       check();
     });
-  });
-}
-
-/** Runs `fn` in a new context in which `values` are set. */
-export function inContext<T>(values: Array<[ContextVar<unknown>, unknown]>, fn: () => T): T {
-  return new Context().run(() => {
-    for (const [variable, value] of values) variable.set(value);
-    return fn();
   });
 }
 

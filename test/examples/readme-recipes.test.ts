@@ -2,18 +2,10 @@
 // recipe tests run (comments aside).
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
+import { codeLines } from '../support/code-lines.js';
 
 const root = new URL('../../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
-
-/** The lines of code in `text`: doc comments, line comments and blank lines left out. */
-function codeLines(text: string): string[] {
-  return text
-    .replace(/\/\*\*[\s\S]*?\*\//g, '')
-    .split('\n')
-    .map((line) => line.replace(/\s*\/\/.*$/, ''))
-    .filter((line) => line.trim() !== '');
-}
 
 it.each(['examples/fastify-request-context/carry.mjs', 'examples/nestjs-cls/carry.mjs'])(
   'the README shows the code of %s',

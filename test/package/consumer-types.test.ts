@@ -50,7 +50,7 @@ it('every subpath but comlink compiles without the DOM library', async () => {
   await expect(
     compile(
       ['es2022', 'esnext.disposable'],
-      ['', '/serialization', '/workers', '/otel', '/http', '/bullmq'],
+      ['', '/serialization', '/workers', '/otel', '/http', '/bullmq', '/pg-boss'],
     ),
   ).resolves.toBeUndefined();
 });

@@ -1,8 +1,8 @@
 // A real Redis for the queue tests: Debian's redis-server, started by the
 // tests on a unix socket in a fresh directory (no TCP port, nothing saved)
 // and stopped after. BullMQ runs Lua scripts: no mock can stand in for it.
-import { afterAll, beforeAll } from 'vitest';
 import * as redis from '../../examples/queue/redis.mjs';
+import { serverForFile } from './server-for-file.js';
 
 /** Whether `redis-server` can be started on this machine. */
 export const hasRedisServer: boolean = redis.hasRedisServer();
@@ -22,15 +22,5 @@ export interface RedisServer {
  * `describe.runIf(hasRedisServer)`.
  */
 export function redisForFile(): () => RedisServer {
-  let server: RedisServer | undefined;
-  beforeAll(async () => {
-    server = await redis.startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  return () => {
-    if (server === undefined) throw new Error('Redis is not running (beforeAll has not run)');
-    return server;
-  };
+  return serverForFile<RedisServer>(redis.startRedis, 'Redis');
 }
