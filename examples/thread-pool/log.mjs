@@ -1,4 +1,4 @@
-// The demo's logger: the pino recipe (README, "Logs with pino"). Its mixin
+// The demo's logger: the pino recipe (docs/http.md, "Logs with pino"). Its mixin
 // reads the request's vars on every line, where the line is written (here: in
 // a worker thread), so nothing about the request is handed to the code that
 // logs. Lines go to the main thread, as a log shipper would collect them.

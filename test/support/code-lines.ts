@@ -7,10 +7,10 @@ export function codeLines(text: string): string[] {
     .filter((line) => line.trim() !== '');
 }
 
-/** The js code blocks of a markdown text that start with `// <path>`, by path. */
+/** The js or ts code blocks of a markdown text that start with `// <path>`, by path. */
 export function fileBlocks(markdown: string): Map<string, string> {
   const blocks = new Map<string, string>();
-  for (const [, path, code] of markdown.matchAll(/```js\n\/\/ (\S+)\n([\s\S]*?)```/g)) {
+  for (const [, path, code] of markdown.matchAll(/```(?:js|ts)\n\/\/ (\S+)\n([\s\S]*?)```/g)) {
     blocks.set(path as string, code as string);
   }
   return blocks;
