@@ -258,6 +258,58 @@ for (const engine of engines) {
       ]);
     });
 
+    it("update given a job's own options (singletonKey: null) keeps its context, and never takes the reserved member from data", async () => {
+      const boss = await kit.boss();
+      const q = await kit.queue(boss, 'job-options');
+      const id = await inContext([[requestId, 'r-sent']], () =>
+        boss.send(q, { n: 1 }, { startAfter: 3600 }),
+      );
+      const job = await boss.getJobById(q, id ?? '');
+      const options = { id: id ?? '', singletonKey: job?.singletonKey ?? null };
+      expect(options.singletonKey).toBeNull();
+      await inContext([[requestId, 'r-updater']], () =>
+        boss.update(q, { n: 2 }, options as { id: string }),
+      );
+      const smuggled = { n: 3, __contextvars: { snapshot: '{"v":2,"f":"j","e":[]}' } };
+      await expect(boss.update(q, smuggled, options as { id: string })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+      await boss.update(q, undefined, { id: id ?? '', startAfter: 0 });
+      const done = reports<Seen>(1);
+      await boss.work(q, POLL, async ([handed]) => done.add(seen(handed?.data)));
+      expect(await done.all).toEqual([{ id: 'r-sent', data: { n: 2 } }]);
+    });
+
+    it('update by singletonKey reaches every queued job of the key, past the first 1,000 (newest, all)', async () => {
+      const boss = await kit.boss();
+      const q = await kit.queue(boss, 'many');
+      const later = { startAfter: 3600, singletonKey: 'k' };
+      await inContext([[requestId, 'r-old']], () =>
+        boss.insert(
+          q,
+          Array.from({ length: 1000 }, (_, n) => ({ data: { n }, ...later })),
+        ),
+      );
+      const newest = await inContext([[requestId, 'r-new']], () =>
+        boss.send(q, { n: 1000 }, later),
+      );
+      const [updatedNewest] = (await boss.update(q, { n: 'newest' }, { singletonKey: 'k' })).jobs;
+      expect(updatedNewest).toBe(newest);
+      expect((await boss.getJobById(q, newest ?? ''))?.data).toEqual({ n: 'newest' });
+      expect(contextOf((await boss.getJobById(q, newest ?? '')) ?? {}).get(requestId)).toBe(
+        'r-new',
+      );
+      const all = await boss.update(q, { n: 'all' }, { singletonKey: 'k', match: 'all' });
+      expect(all.updated).toBe(1001);
+    });
+
+    it('refuses data with a toJSON of its own at send: it would decide what pg-boss stores, snapshot included', async () => {
+      const boss = await kit.boss();
+      const q = await kit.queue(boss, 'tojson');
+      const data = { order: 7, toJSON: () => ({ order: 7 }) };
+      await expect(boss.send(q, data)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    });
+
     it('fetch, getJobById and findJobs hand jobs out as sent; contextOf gives their context', async () => {
       const boss = await kit.boss();
       const q = await kit.queue(boss, 'handed');

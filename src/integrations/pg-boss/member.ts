@@ -43,6 +43,16 @@ export function checkData(data: unknown, argument: string): void {
       data,
     );
   }
+  // pg-boss stores JSON.stringify(data): a toJSON of its own would decide what
+  // is stored, and drop the snapshot with everything else it leaves out.
+  if (typeof (data as { toJSON?: unknown }).toJSON === 'function') {
+    throw invalidArgValue(
+      argument,
+      'has a toJSON method, which would decide what pg-boss stores and drop the context ' +
+        'snapshot: send the plain data it returns instead',
+      data,
+    );
+  }
 }
 
 /**

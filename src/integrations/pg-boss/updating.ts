@@ -56,19 +56,50 @@ function callOf(args: unknown[]): Call {
 
 const QUEUED = new Set(['created', 'retry']);
 
+/** The most rows one `findJobs` page may hold (pg-boss's own ceiling). */
+const PAGE = 100_000;
+
+/**
+ * Which option names the target, as pg-boss decides it: by truthiness (a
+ * job's own `singletonKey` is null), `id` first. Undefined when the options
+ * name none or both, which pg-boss itself refuses.
+ */
+function targetedBy(options: UpdateOptions): 'id' | 'singletonKey' | undefined {
+  if (Boolean(options.id) === Boolean(options.singletonKey)) return undefined;
+  return options.id ? 'id' : 'singletonKey';
+}
+
+/** Every queued job of a singleton key, oldest first, page after page. */
+async function queuedWithKey(
+  boss: unknown,
+  methods: UpdateMethods,
+  call: Call,
+  connection: object,
+): Promise<Target[]> {
+  const found: Target[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = (await methods.findJobs.call(boss, call.name, {
+      key: call.options.singletonKey,
+      queued: true,
+      limit: PAGE,
+      ...(after === undefined ? {} : { after }),
+      ...connection,
+    })) as Target[];
+    found.push(...page);
+    if (page.length < PAGE) return found;
+    after = (page[page.length - 1] as Target).id;
+  }
+}
+
 /** The queued jobs the call targets, as pg-boss would pick them (with their stored data). */
 async function targetsOf(boss: unknown, methods: UpdateMethods, call: Call): Promise<Target[]> {
-  const { id, singletonKey, match = 'newest', db } = call.options;
+  const { id, match = 'newest', db } = call.options;
   const connection = db === undefined ? {} : { db };
-  if (id !== undefined) {
+  if (targetedBy(call.options) === 'id') {
     const job = (await methods.getJobById.call(boss, call.name, id, connection)) as Target | null;
     return job !== null && QUEUED.has(job.state ?? '') ? [job] : [];
   }
-  const found = (await methods.findJobs.call(boss, call.name, {
-    key: singletonKey,
-    queued: true,
-    ...connection,
-  })) as Target[];
+  const found = await queuedWithKey(boss, methods, call, connection);
   if (match === 'all' || found.length === 0) return found;
   return [(match === 'oldest' ? found[0] : found[found.length - 1]) as Target];
 }
@@ -95,8 +126,7 @@ async function updateEach(
 
 /** Whether pg-boss itself must judge the call (no data to keep a snapshot in, or no target named). */
 function passThrough(call: Call): boolean {
-  const { id, singletonKey } = call.options;
-  return call.data === undefined || (id === undefined) === (singletonKey === undefined);
+  return call.data === undefined || targetedBy(call.options) === undefined;
 }
 
 /** `update`, keeping every job's snapshot. */
@@ -113,9 +143,7 @@ export function keepingUpsert(methods: UpdateMethods, write: () => string): Meth
   return async function (this: unknown, ...args) {
     const call = callOf(args);
     const targets =
-      call.options.id === undefined && call.options.singletonKey === undefined
-        ? []
-        : await targetsOf(this, methods, call);
+      targetedBy(call.options) === undefined ? [] : await targetsOf(this, methods, call);
     if (targets.length > 0) {
       if (call.data === undefined) return methods.upsert.apply(this, args);
       return { ...(await updateEach(this, methods, call, targets)), inserted: 0 };
