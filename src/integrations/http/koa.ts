@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { runAsCallback } from '../../context/internal.js';
 import { emitResponseEventsIn } from './response.js';
 import { type RequestScopeOptions, requestScopeFor } from './scope.js';
 
@@ -6,7 +7,6 @@ import { type RequestScopeOptions, requestScopeFor } from './scope.js';
 export interface KoaContextLike {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  respond?: boolean | undefined;
   onerror(error: Error): void;
 }
 
@@ -19,23 +19,13 @@ export function koaScope(options?: RequestScopeOptions): KoaMiddleware {
   return function requestScope(ctx, next) {
     const { context, refusal } = open(ctx.req.headers);
     emitResponseEventsIn(ctx.res, context);
-    return context.run(() =>
-      (refusal === undefined ? next() : Promise.reject(refusal)).catch((error: unknown) =>
-        answerError(ctx, error),
-      ),
-    );
+    // Koa handles an error that leaves the middleware chain (its `error`
+    // event, then the error response) after the chain returns, outside every
+    // middleware's scope: this request's handling runs in its context. The
+    // error still travels up the chain, so middleware before the scope sees it.
+    const onerror = ctx.onerror;
+    ctx.onerror = (error) => runAsCallback(context, () => onerror.call(ctx, error));
+    // A refusal rejects like any middleware error: Koa answers with its status.
+    return refusal === undefined ? context.run(next) : Promise.reject(refusal);
   };
-}
-
-/**
- * What Koa does with an error that leaves the middleware chain (its `error`
- * event, then the error response), done here, in the request's context: Koa
- * itself would do it after the chain returns, outside every middleware's
- * scope, so an error logger listening on the app would not see the request.
- * `respond = false` keeps Koa from answering a second time, as it never
- * does after an error.
- */
-function answerError(ctx: KoaContextLike, error: unknown): void {
-  ctx.respond = false;
-  ctx.onerror(error as Error);
 }

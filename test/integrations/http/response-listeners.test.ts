@@ -147,4 +147,26 @@ describe("Koa's error handling runs in the request's context", () => {
     expect(logged[3]?.[1]).toBe('none');
     expect(logged).toHaveLength(4);
   });
+
+  it('an error-handling middleware placed before the scope still sees the errors after it', async () => {
+    const app = new Koa();
+    app.silent = true;
+    const handled: string[] = [];
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        handled.push((error as Error).message);
+        ctx.status = 403;
+        ctx.body = { error: (error as Error).message };
+      }
+    });
+    app.use(requestScope.koa());
+    app.use(async () => {
+      throw new Error('not allowed');
+    });
+    const answer = await fetch(await listen(createServer(app.callback())));
+    expect([answer.status, await answer.json()]).toEqual([403, { error: 'not allowed' }]);
+    expect(handled).toEqual(['not allowed']);
+  });
 });
